@@ -1,0 +1,87 @@
+// The contract between the capture plane and the protocol layer.
+//
+// The capture plane (live eBPF or a replayed recording) turns raw kernel records into an
+// ordered stream of per-connection happenings: a connection is seen, bytes flow in one
+// direction at a kernel timestamp, a connection ends. TLS plaintext and plain socket payloads
+// arrive the same way (`tls` tells which). Protocol parsers consume only this, so they run
+// unchanged on live capture, replays and synthetic streams in tests.
+//
+// Timestamps are kernel CLOCK_MONOTONIC nanoseconds as a JS number (exact to the ns for the
+// first 104 days of uptime, then to a few ns: far below anything we measure).
+
+export type Direction = 'egress' | 'ingress';
+
+export interface Endpoint {
+  /** Dotted IPv4 or RFC 5952 IPv6 text. */
+  address: string;
+  port: number;
+}
+
+export interface ConnectionInfo {
+  /** Stable id for the life of the connection (kernel-assigned for sockets). */
+  connId: number;
+  pid: number;
+  /** Thread that first touched the connection. */
+  tid: number;
+  cgroupId: number;
+  local: Endpoint | null;
+  remote: Endpoint | null;
+  /** True when the bytes are TLS plaintext captured by uprobes. */
+  tls: boolean;
+  /** TLS server name when known (SNI); otherwise null. */
+  serverName: string | null;
+}
+
+export interface DataChunk {
+  kind: 'data';
+  connId: number;
+  direction: Direction;
+  /** Kernel time the call that moved these bytes completed (write: handed to kernel/TLS; read: returned). */
+  tsNs: number;
+  /** Captured bytes. May be shorter than the call's byte count (see `missingAfter`). */
+  bytes: Uint8Array;
+  /**
+   * Bytes of this call that were NOT captured (payload cap or lost records). The parser must treat
+   * them as a gap: skip them, mark the current message partial, resynchronise. Never invent data.
+   */
+  missingAfter: number;
+  tls: boolean;
+}
+
+export type CloseReason =
+  | 'close'          // orderly close (FIN) with no further detail
+  | 'local_close'    // this host closed first (FIN_WAIT1)
+  | 'remote_close'   // the peer closed first (CLOSE_WAIT)
+  | 'reset_sent'     // we sent RST (client cancel / abort)
+  | 'reset_received' // the peer sent RST
+  | 'refused'        // connect failed: RST to SYN
+  | 'timeout';       // connect or retransmission timeout
+
+export interface ConnectionOpen {
+  kind: 'open';
+  tsNs: number;
+  conn: ConnectionInfo;
+}
+
+export interface ConnectionClose {
+  kind: 'close';
+  connId: number;
+  tsNs: number;
+  reason: CloseReason;
+}
+
+/** Records were lost somewhere (ring buffer overflow): streams may have gaps the parser cannot see. */
+export interface CaptureLoss {
+  kind: 'loss';
+  tsNs: number;
+  lostRecords: number;
+}
+
+export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss;
+
+/** Anything that consumes the per-connection stream (the HTTP layer, a debugging printer, ...). */
+export interface StreamSink {
+  onEvent(ev: StreamEvent): void;
+  /** Called at end of replay or agent shutdown: flush what can be flushed, mark the rest partial. */
+  flush(nowNs: number): void;
+}

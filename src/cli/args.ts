@@ -1,0 +1,23 @@
+// Thin wrapper over node:util parseArgs that turns parse failures into one-line CliErrors.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError } from './errors.ts';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandArgs<T extends OptionSpec>(command: string, argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (err) {
+    throw new CliError(`${command}: ${err instanceof Error ? err.message : String(err)}`, 2);
+  }
+}
+
+/** Parses a number option, rejecting NaN, negatives and junk with a message naming the option. */
+export function numberOption(command: string, name: string, value: string | undefined, fallback: number, opts: { min?: number; integer?: boolean } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
+    throw new CliError(`${command}: --${name} must be ${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}, got '${value}'`, 2);
+  }
+  return n;
+}
