@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * llmslo event layouts: the ONE source of truth shared by the eBPF programs (bpf/*.bpf.c),
+ * llmslo event layouts: the ONE source of truth shared by the eBPF programs (bpf/NAME.bpf.c),
  * the native loader (native/src) and, through test/capture/layout.test.ts, the TypeScript
  * decoder (src/capture/layout.ts). Every struct is little-endian, naturally aligned and padded
  * explicitly so that clang, gcc and the decoder agree without #pragma pack.

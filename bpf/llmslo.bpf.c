@@ -1,0 +1,1087 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * llmslo kernel capture plane.
+ *
+ * Works on tracepoints and uprobes only (no kprobes, no fentry: the target kernels lack them).
+ *   - syscalls:sys_{enter,exit}_{read,write,readv,writev,sendto,recvfrom,sendmsg,recvmsg,
+ *     sendmmsg,recvmmsg}: payloads of HTTP-looking TCP connections (and DNS on UDP);
+ *   - uprobes on SSL_write/SSL_write_ex (entry only) and SSL_read/SSL_read_ex (entry + return):
+ *     TLS plaintext, bound to the socket connection;
+ *   - sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_{send,receive}_reset, tcp:tcp_probe:
+ *     TCP lifecycle, loss and RTT (RTT aggregated in the connection map, not one event per packet);
+ *   - sched:sched_process_{exec,exit}: process cache and new uprobe targets.
+ *
+ * Layouts of everything that crosses to user space live in llmslo_events.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "llmslo_events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define MSG_PEEK 2
+#define EAGAIN 11
+#define NSEC_PER_MSEC 1000000ULL
+/* A socket read and the SSL_read that decrypts it come ~0.1 ms apart on Node; allow slack. */
+#define TLS_BIND_WINDOW_NS (20 * NSEC_PER_MSEC)
+
+/* Set by user space before load (llmslo_config in llmslo_events.h). */
+const volatile __u32 cfg_agent_tgid = 0;
+const volatile __u32 cfg_payload_cap = LLMSLO_CHUNK_BYTES * 4;
+const volatile __u32 cfg_capture_all = 0;
+
+/* ---------------------------------------------------------------- maps */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024); /* resized by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LLMSLO_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Extra ports whose connections always ship payloads (user-configured). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u16);
+	__type(value, __u8);
+} capture_ports SEC(".maps");
+
+enum conn_proto {
+	PROTO_UNKNOWN = 0,
+	PROTO_HTTP = 1,  /* HTTP/1.x seen: ship payloads */
+	PROTO_TLS = 2,   /* TLS records: plaintext comes from uprobes; ship only the ClientHello */
+	PROTO_OTHER = 3, /* something else: counters only, re-sniffed on every message */
+	PROTO_DNS = 4,
+};
+
+struct conn_state {
+	__u64 id;
+	__u64 created_ns;
+	__u64 connect_start_ns; /* SYN_SENT time, for connect latency */
+	__u64 cgroup_id;
+	__u64 ssl_ptr;          /* SSL* bound to this connection (TLS), for cleanup at close */
+	__u32 owner_tgid;       /* 0 until a task touches it (passive opens happen in softirq) */
+	__u32 srtt_us;
+	__u32 rtt_samples;
+	__u32 retransmits;
+	__u8 proto;             /* enum conn_proto */
+	__u8 is_udp;
+	__u8 tls_bound;
+	__u8 client_hello_sent;
+	__u32 _pad;
+};
+
+/* Keyed by struct sock *. LRU: a lost close never leaks an entry forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn_state);
+} conns SEC(".maps");
+
+/* Arguments of an in-flight socket syscall, keyed by pid_tgid (enter -> exit). */
+struct io_args {
+	__u64 sk;
+	__u64 buf;     /* buffer, iovec array, msghdr or mmsghdr array, by syscall */
+	__u32 count;   /* byte count, iovcnt or vlen */
+	__s32 fd;
+	__u8 sys;      /* enum llmslo_syscall */
+	__u8 is_udp;
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct io_args);
+} active_io SEC(".maps");
+
+/* Arguments of an in-flight SSL_* call, keyed by pid_tgid (entry -> nested syscall / return). */
+struct ssl_args {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr;  /* SSL_read_ex: size_t *readbytes */
+	__u64 num;      /* requested bytes (SSL_write: bytes to write) */
+	__u64 ts;
+	__u8 sys;       /* enum llmslo_syscall */
+	__u8 source;    /* enum llmslo_source */
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct ssl_args);
+} active_ssl SEC(".maps");
+
+struct ssl_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 ssl;
+};
+
+struct ssl_binding {
+	__u64 sk;
+	__u64 conn_id;
+	__s32 fd;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ssl_key);
+	__type(value, struct ssl_binding);
+} ssl_conns SEC(".maps");
+
+/* Node's TLS runs over memory BIOs, so no syscall nests inside SSL_*; instead we remember the
+ * last TLS socket read on each thread (Node decrypts right after reading, on the same thread)
+ * and the last unbound SSL* that will produce a write. */
+struct thread_sock {
+	__u64 sk;
+	__u64 ts;
+	__s32 fd;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct thread_sock);
+} last_tls_read SEC(".maps");
+
+struct pending_bind {
+	__u64 ssl;
+	__u64 ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pending_bind);
+} pending_write_bind SEC(".maps");
+
+/* Per-CPU scratch: an event is built here, then copied to the ring with its exact size. The
+ * 512-byte BPF stack cannot hold a 4 KiB payload. */
+struct data_scratch {
+	struct llmslo_data_event ev; /* its flexible payload[] aliases the array below (GNU C) */
+	__u8 payload[LLMSLO_CHUNK_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct data_scratch);
+} scratch SEC(".maps");
+
+/* Connection ids: a global counter (atomic add, once per connection). Ids stay below 2^53 so
+ * user space can hold them in a JS number. */
+__u64 next_conn_id = 0;
+
+/* ---------------------------------------------------------------- helpers */
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+	if (c)
+		*c += v; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline bool is_agent(__u32 tgid)
+{
+	return cfg_agent_tgid != 0 && tgid == cfg_agent_tgid;
+}
+
+static __always_inline void fill_hdr(struct llmslo_hdr *h, __u16 type, __u32 size, __u64 ts)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	h->type = type;
+	h->version = LLMSLO_EVENTS_VERSION;
+	h->size = size;
+	h->ts_ns = ts;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+}
+
+/* Softirq-context variant: the current task is unrelated, so use the connection's owner. */
+static __always_inline void fill_hdr_owner(struct llmslo_hdr *h, __u16 type, __u32 size, __u64 ts,
+					   struct conn_state *c)
+{
+	h->type = type;
+	h->version = LLMSLO_EVENTS_VERSION;
+	h->size = size;
+	h->ts_ns = ts;
+	h->pid = c ? c->owner_tgid : 0;
+	h->tid = 0;
+	h->cgroup_id = c ? c->cgroup_id : 0;
+}
+
+static __always_inline void fill_tuple(struct sock *sk, struct llmslo_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->family = family;
+	t->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&t->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)&t->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)&t->raddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+/*
+ * fd -> struct sock * for AF_INET/AF_INET6 TCP or UDP sockets, by walking
+ * task->files->fdt->fd[fd] with CO-RE reads (no kprobe on sock_sendmsg needed).
+ */
+static __always_inline struct sock *fd_to_inet_sock(int fd, __u8 *is_udp)
+{
+	if (fd < 0)
+		return NULL;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max_fds)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	__u16 type = BPF_CORE_READ(sk, sk_type);
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	if (type == SOCK_STREAM && proto == IPPROTO_TCP) {
+		*is_udp = 0;
+		return sk;
+	}
+	if (type == SOCK_DGRAM && proto == IPPROTO_UDP) {
+		*is_udp = 1;
+		return sk;
+	}
+	return NULL;
+}
+
+static __always_inline struct conn_state *get_or_create_conn(struct sock *sk, __u8 is_udp,
+							     __u32 tgid, __u64 now)
+{
+	__u64 key = (__u64)sk;
+	struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+	if (c) {
+		if (c->owner_tgid == 0 && tgid) {
+			c->owner_tgid = tgid;
+			c->cgroup_id = bpf_get_current_cgroup_id();
+		}
+		return c;
+	}
+	struct conn_state fresh = {};
+	fresh.id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+	fresh.created_ns = now;
+	fresh.owner_tgid = tgid;
+	fresh.cgroup_id = tgid ? bpf_get_current_cgroup_id() : 0;
+	fresh.is_udp = is_udp;
+	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST) && bpf_map_lookup_elem(&conns, &key) == NULL) {
+		stat_add(LLMSLO_STAT_CONN_MAP_FULL, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline bool is_http_start(const __u8 *b)
+{
+	/* Requests: the methods LLM and vector-DB clients use; responses: "HTTP/1." */
+	switch (b[0]) {
+	case 'G': return b[1] == 'E' && b[2] == 'T' && b[3] == ' ';
+	case 'P': return (b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ') ||
+			 (b[1] == 'U' && b[2] == 'T' && b[3] == ' ') ||
+			 (b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ');
+	case 'D': return b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' && b[5] == 'E';
+	case 'H': return (b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ') ||
+			 (b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/' && b[5] == '1');
+	case 'O': return b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N';
+	}
+	return false;
+}
+
+/* TLS record header: content type 20..23, major version 3. */
+static __always_inline bool is_tls_record(const __u8 *b)
+{
+	return b[0] >= 20 && b[0] <= 23 && b[1] == 3 && b[2] <= 4;
+}
+
+/*
+ * Copy [src, src+len) to the ring in chunks of LLMSLO_CHUNK_BYTES, starting at message offset
+ * *off, never past cfg_payload_cap. The event template in the per-CPU scratch slot is already
+ * filled. Returns false once the cap is reached or a read faults.
+ *
+ * Verifier trick: the chunk loop runs under bpf_loop() so its body is verified once, with
+ * unknown offsets. A plain bounded loop is verified per iteration and, because the cap is a
+ * known constant, the verifier tracked every offset precisely and hit the 1M-insn limit.
+ */
+struct span_ctx {
+	__u64 src;
+	__u32 len;
+	__u32 off;
+	__u8 stop;  /* cap reached or fault: caller stops too */
+	__u8 _pad[7];
+};
+
+static long span_chunk(__u32 i, struct span_ctx *sc)
+{
+	if (sc->len == 0)
+		return 1;
+	__u32 zero = 0;
+	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 1;
+	__u32 o = sc->off;
+	if (o >= cfg_payload_cap) {
+		s->ev.flags |= LLMSLO_DF_TRUNCATED;
+		sc->stop = 1;
+		return 1;
+	}
+	__u32 n = sc->len;
+	if (n > cfg_payload_cap - o)
+		n = cfg_payload_cap - o;
+	/* Verifier trick: clamp in inline asm so clang cannot fold it into the cap comparison
+	 * above; the verifier then knows n <= LLMSLO_CHUNK_BYTES at the probe read. */
+	__u64 n64 = n;
+	asm volatile("if %[n] <= %[max] goto +1\n\t"
+		     "%[n] = %[max]\n\t"
+		     : [n] "+r"(n64)
+		     : [max] "i"(LLMSLO_CHUNK_BYTES));
+	n = n64;
+	if (bpf_probe_read_user(s->payload, n, (const void *)sc->src)) {
+		s->ev.flags |= LLMSLO_DF_READ_FAULT;
+		stat_add(LLMSLO_STAT_READ_FAULTS, 1);
+		n = 0;
+		sc->stop = 1;
+	}
+	s->ev.offset = o;
+	s->ev.payload_len = n;
+	s->ev.hdr.size = sizeof(struct llmslo_data_event) + n;
+	if (bpf_ringbuf_output(&events, s, sizeof(struct llmslo_data_event) + n, 0))
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+	else
+		stat_add(LLMSLO_STAT_DATA_EVENTS, 1);
+	if (sc->stop)
+		return 1;
+	sc->off = o + n;
+	sc->src += n;
+	sc->len -= n;
+	return 0;
+}
+
+static __always_inline bool emit_span(const void *src, __u32 len, __u32 *off)
+{
+	struct span_ctx sc = { .src = (__u64)src, .len = len, .off = *off };
+	bpf_loop(LLMSLO_MAX_CHUNKS, span_chunk, &sc, 0);
+	*off = sc.off;
+	return !sc.stop && sc.len == 0;
+}
+
+/* Fill the data event template in the per-CPU scratch slot. */
+static __always_inline struct data_scratch *data_template(__u64 ts, struct sock *sk, struct conn_state *c,
+							  __s32 fd, __u32 msg_len, __u8 dir, __u8 source,
+							  __u8 sys, __u64 ssl)
+{
+	__u32 zero = 0;
+	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return NULL;
+	fill_hdr(&s->ev.hdr, LLMSLO_EV_DATA, sizeof(struct llmslo_data_event), ts);
+	s->ev.conn_id = c ? c->id : 0;
+	s->ev.ssl_ptr = ssl;
+	if (sk) {
+		fill_tuple(sk, &s->ev.tuple);
+	} else {
+		__builtin_memset(&s->ev.tuple, 0, sizeof(s->ev.tuple));
+	}
+	s->ev.fd = fd;
+	s->ev.msg_len = msg_len;
+	s->ev.offset = 0;
+	s->ev.payload_len = 0;
+	s->ev.direction = dir;
+	s->ev.source = source;
+	s->ev.flags = (c && c->is_udp) ? LLMSLO_DF_UDP : 0;
+	s->ev.syscall = sys;
+	s->ev._pad0 = 0;
+	s->ev._pad1 = 0;
+	return s;
+}
+
+static __always_inline void emit_tls_bind(__u64 ssl, struct sock *sk, struct conn_state *c, __s32 fd,
+					  __u8 source, __u8 method)
+{
+	struct llmslo_tls_bind_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+		return;
+	}
+	fill_hdr(&e->hdr, LLMSLO_EV_TLS_BIND, sizeof(*e), bpf_ktime_get_ns());
+	e->ssl_ptr = ssl;
+	e->conn_id = c->id;
+	fill_tuple(sk, &e->tuple);
+	e->fd = fd;
+	e->source = source;
+	e->method = method;
+	e->_pad0 = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Bind (tgid, ssl) -> connection; emits a TLS_BIND event when the binding is new or changed. */
+static __always_inline void bind_ssl(__u32 tgid, __u64 ssl, struct sock *sk, struct conn_state *c, __s32 fd,
+				     __u8 source, __u8 method)
+{
+	struct ssl_key k = { .tgid = tgid, .ssl = ssl };
+	struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
+	if (b && b->conn_id == c->id)
+		return;
+	struct ssl_binding nb = { .sk = (__u64)sk, .conn_id = c->id, .fd = fd };
+	bpf_map_update_elem(&ssl_conns, &k, &nb, BPF_ANY);
+	c->tls_bound = 1;
+	c->ssl_ptr = ssl;
+	c->proto = PROTO_TLS;
+	emit_tls_bind(ssl, sk, c, fd, source, method);
+}
+
+/* Emit TLS plaintext [buf, buf+len) for ssl, bound or not. */
+static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64 ssl, __u64 buf, __u32 len,
+					  __u8 dir, __u8 source, __u8 sys)
+{
+	struct ssl_key k = { .tgid = tgid, .ssl = ssl };
+	struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
+	struct sock *sk = NULL;
+	struct conn_state *c = NULL;
+	__s32 fd = -1;
+	if (b) {
+		__u64 skey = b->sk;
+		sk = (struct sock *)b->sk;
+		fd = b->fd;
+		c = bpf_map_lookup_elem(&conns, &skey);
+	}
+	struct data_scratch *s = data_template(ts, c ? sk : NULL, c, fd, len, dir, source, sys, ssl);
+	if (!s)
+		return;
+	if (!c) {
+		s->ev.flags |= LLMSLO_DF_UNBOUND;
+		stat_add(LLMSLO_STAT_TLS_UNBOUND, 1);
+	}
+	__u32 off = 0;
+	if (!emit_span((const void *)buf, len, &off))
+		stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
+}
+
+/* ---------------------------------------------------------------- syscalls */
+
+static __always_inline int enter_io(__s32 fd, __u64 buf, __u32 count, __u8 sys, __u64 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (is_agent(pid_tgid >> 32))
+		return 0;
+	if (flags & MSG_PEEK) /* peeked bytes are read again later: never count them twice */
+		return 0;
+	__u8 is_udp = 0;
+	struct sock *sk = fd_to_inet_sock(fd, &is_udp);
+	if (!sk)
+		return 0;
+	struct io_args a = { .sk = (__u64)sk, .buf = buf, .count = count, .fd = fd, .sys = sys, .is_udp = is_udp };
+	bpf_map_update_elem(&active_io, &pid_tgid, &a, BPF_ANY);
+	return 0;
+}
+
+/* Reads the first bytes of the message for protocol sniffing, whatever the buffer kind. */
+static __always_inline int first_bytes(struct io_args *a, __u8 *out, __u32 n, __u64 *first_ptr, __u32 *first_len)
+{
+	__u64 ptr = a->buf;
+	__u32 len = a->count;
+	if (a->sys == LLMSLO_SYS_READV || a->sys == LLMSLO_SYS_WRITEV || a->sys == LLMSLO_SYS_SENDMSG ||
+	    a->sys == LLMSLO_SYS_RECVMSG || a->sys == LLMSLO_SYS_SENDMMSG || a->sys == LLMSLO_SYS_RECVMMSG) {
+		struct iovec iov = {};
+		__u64 iov_ptr = a->buf;
+		if (a->sys == LLMSLO_SYS_SENDMSG || a->sys == LLMSLO_SYS_RECVMSG ||
+		    a->sys == LLMSLO_SYS_SENDMMSG || a->sys == LLMSLO_SYS_RECVMMSG) {
+			struct user_msghdr mh = {};
+			if (bpf_probe_read_user(&mh, sizeof(mh), (void *)a->buf))
+				return -1;
+			iov_ptr = (__u64)mh.msg_iov;
+		}
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)iov_ptr))
+			return -1;
+		ptr = (__u64)iov.iov_base;
+		len = iov.iov_len;
+	}
+	*first_ptr = ptr;
+	*first_len = len;
+	if (len < n)
+		return -1;
+	return bpf_probe_read_user(out, n, (void *)ptr);
+}
+
+static __always_inline bool port_configured(struct sock *sk)
+{
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return bpf_map_lookup_elem(&capture_ports, &lport) || bpf_map_lookup_elem(&capture_ports, &rport);
+}
+
+/* Walk an iovec array (bpf_loop, see span_chunk) and emit up to `total` bytes. */
+struct iov_ctx {
+	__u64 iov_ptr;
+	__u32 iovcnt;
+	__u32 left;
+	__u32 off;
+	__u32 _pad;
+};
+
+static long iov_step(__u32 i, struct iov_ctx *ic)
+{
+	if (i >= ic->iovcnt || ic->left == 0)
+		return 1;
+	struct iovec iov = {};
+	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(ic->iov_ptr + (__u64)i * sizeof(struct iovec))))
+		return 1;
+	__u32 n = iov.iov_len < ic->left ? iov.iov_len : ic->left;
+	if (!emit_span(iov.iov_base, n, &ic->off))
+		return 1;
+	ic->left -= n;
+	return 0;
+}
+
+static __always_inline void emit_iov(__u64 iov_ptr, __u32 iovcnt, __u32 total)
+{
+	struct iov_ctx ic = { .iov_ptr = iov_ptr, .iovcnt = iovcnt, .left = total };
+	bpf_loop(LLMSLO_MAX_IOV, iov_step, &ic, 0);
+	if (ic.left) {
+		__u32 zero = 0;
+		struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		if (s)
+			s->ev.flags |= LLMSLO_DF_TRUNCATED;
+		stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
+	}
+}
+
+/* Node: bind an unbound SSL* waiting for its first ciphertext write to this TLS connection. */
+static __always_inline void node_write_follow_bind(__u64 pid_tgid, struct sock *sk, struct conn_state *c,
+						   __s32 fd, __u64 now)
+{
+	struct pending_bind *pb = bpf_map_lookup_elem(&pending_write_bind, &pid_tgid);
+	if (!pb)
+		return;
+	if (!c->tls_bound && now - pb->ts < TLS_BIND_WINDOW_NS)
+		bind_ssl(pid_tgid >> 32, pb->ssl, sk, c, fd, LLMSLO_SRC_NODE, 3);
+	bpf_map_delete_elem(&pending_write_bind, &pid_tgid);
+}
+
+static __always_inline int exit_io(void *ctx, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct io_args *ap = bpf_map_lookup_elem(&active_io, &pid_tgid);
+	if (!ap)
+		return 0;
+	struct io_args a = *ap;
+	bpf_map_delete_elem(&active_io, &pid_tgid);
+	if (ret <= 0)
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tgid = pid_tgid >> 32;
+	struct sock *sk = (struct sock *)a.sk;
+	struct conn_state *c = get_or_create_conn(sk, a.is_udp, tgid, now);
+	if (!c)
+		return 0;
+	stat_add(LLMSLO_STAT_SOCK_CALLS, 1);
+
+	bool egress = a.sys == LLMSLO_SYS_WRITE || a.sys == LLMSLO_SYS_WRITEV || a.sys == LLMSLO_SYS_SENDTO ||
+		      a.sys == LLMSLO_SYS_SENDMSG || a.sys == LLMSLO_SYS_SENDMMSG;
+	__u32 total = (__u32)ret;
+	__u32 iovcnt = a.count;
+	__u64 vec = a.buf;
+	if (a.sys == LLMSLO_SYS_SENDMMSG || a.sys == LLMSLO_SYS_RECVMMSG) {
+		/* ret is a message count: take the first message's length and iovec. */
+		struct mmsghdr mm = {};
+		if (bpf_probe_read_user(&mm, sizeof(mm), (void *)a.buf))
+			return 0;
+		total = mm.msg_len;
+		vec = (__u64)mm.msg_hdr.msg_iov;
+		iovcnt = mm.msg_hdr.msg_iovlen;
+	} else if (a.sys == LLMSLO_SYS_SENDMSG || a.sys == LLMSLO_SYS_RECVMSG) {
+		struct user_msghdr mh = {};
+		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)a.buf))
+			return 0;
+		vec = (__u64)mh.msg_iov;
+		iovcnt = mh.msg_iovlen;
+	}
+
+	/* TLS through a shared libssl: this syscall nests inside SSL_read/SSL_write on the same
+	 * thread, which binds the SSL* to this socket for certain. SSL_write's plaintext is emitted
+	 * here (the call is still in progress, so its buffer is valid) instead of from a uretprobe. */
+	struct ssl_args *sa = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
+	if (sa && sa->source == LLMSLO_SRC_LIBSSL) {
+		bind_ssl(tgid, sa->ssl, sk, c, a.fd, LLMSLO_SRC_LIBSSL, 1);
+		if (egress && (sa->sys == LLMSLO_SYS_SSL_WRITE || sa->sys == LLMSLO_SYS_SSL_WRITE_EX)) {
+			struct ssl_args w = *sa;
+			bpf_map_delete_elem(&active_ssl, &pid_tgid);
+			emit_tls_data(ctx, w.ts, tgid, w.ssl, w.buf, (__u32)w.num, LLMSLO_DIR_EGRESS,
+				      LLMSLO_SRC_LIBSSL, w.sys);
+		}
+	}
+
+	/* Protocol sniffing: decided on the first message, re-tried on every message of
+	 * connections that did not look like anything yet (agent started mid-connection). */
+	bool ship = false;
+	bool first_message = c->proto == PROTO_UNKNOWN;
+	if (c->proto != PROTO_HTTP && c->proto != PROTO_TLS) {
+		__u8 head[8] = {};
+		__u64 fptr = 0;
+		__u32 flen = 0;
+		if (first_bytes(&a, head, sizeof(head), &fptr, &flen) == 0) {
+			if (is_http_start(head))
+				c->proto = PROTO_HTTP;
+			else if (first_message && is_tls_record(head))
+				c->proto = PROTO_TLS;
+			else
+				c->proto = PROTO_OTHER;
+		} else if (c->proto == PROTO_UNKNOWN) {
+			c->proto = PROTO_OTHER;
+		}
+	}
+	if (c->proto == PROTO_HTTP || cfg_capture_all)
+		ship = true;
+	else if (c->proto == PROTO_TLS) {
+		/* Ship the ClientHello once: user space reads the SNI from it. */
+		if (egress && !c->client_hello_sent) {
+			c->client_hello_sent = 1;
+			ship = true;
+		}
+		if (egress) {
+			node_write_follow_bind(pid_tgid, sk, c, a.fd, now);
+		} else {
+			struct thread_sock ts = { .sk = (__u64)sk, .ts = now, .fd = a.fd };
+			bpf_map_update_elem(&last_tls_read, &pid_tgid, &ts, BPF_ANY);
+		}
+	} else if (c->is_udp) {
+		__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		if (rport == 53 || lport == 53) {
+			c->proto = PROTO_DNS;
+			ship = true;
+		}
+	}
+	if (!ship && port_configured(sk))
+		ship = true;
+	if (!ship) {
+		stat_add(LLMSLO_STAT_NON_HTTP_CALLS, 1);
+		stat_add(LLMSLO_STAT_NON_HTTP_BYTES, total);
+		return 0;
+	}
+
+	struct data_scratch *s = data_template(now, sk, c, a.fd, total,
+					       egress ? LLMSLO_DIR_EGRESS : LLMSLO_DIR_INGRESS,
+					       LLMSLO_SRC_SOCKET, a.sys, 0);
+	if (!s)
+		return 0;
+	if (a.sys == LLMSLO_SYS_READ || a.sys == LLMSLO_SYS_WRITE || a.sys == LLMSLO_SYS_SENDTO ||
+	    a.sys == LLMSLO_SYS_RECVFROM) {
+		__u32 off = 0;
+		if (!emit_span((const void *)a.buf, total, &off))
+			stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
+	} else {
+		emit_iov(vec, iovcnt, total);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_READ, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_read")
+int sys_exit_read(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_WRITE, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_write")
+int sys_exit_write(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_READV, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_readv")
+int sys_exit_readv(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_WRITEV, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_writev")
+int sys_exit_writev(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_SENDTO, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sys_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_RECVFROM, ctx->args[3]);
+}
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, LLMSLO_SYS_SENDMSG, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], 0, LLMSLO_SYS_RECVMSG, ctx->args[2]);
+}
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_SENDMMSG, 0);
+}
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int sys_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_RECVMMSG, ctx->args[3]);
+}
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int sys_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+
+/* ---------------------------------------------------------------- TLS uprobes */
+
+/* The attach cookie says which kind of target this is (enum llmslo_source). */
+static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	if (is_agent(tgid))
+		return 0;
+	stat_add(LLMSLO_STAT_SSL_HITS, 1);
+	__u8 source = (__u8)bpf_get_attach_cookie(ctx);
+	__u64 now = bpf_ktime_get_ns();
+	struct ssl_args a = {
+		.ssl = PT_REGS_PARM1(ctx),
+		.buf = PT_REGS_PARM2(ctx),
+		.num = PT_REGS_PARM3(ctx),
+		.len_ptr = len_ptr,
+		.ts = now,
+		.sys = sys,
+		.source = source,
+	};
+	bool is_write = sys == LLMSLO_SYS_SSL_WRITE || sys == LLMSLO_SYS_SSL_WRITE_EX;
+	if (sys == LLMSLO_SYS_SSL_WRITE) /* int num: ignore the upper half of the register */
+		a.num = (__u32)a.num;
+
+	if (source == LLMSLO_SRC_NODE) {
+		struct ssl_key k = { .tgid = tgid, .ssl = a.ssl };
+		bool bound = bpf_map_lookup_elem(&ssl_conns, &k) != NULL;
+		if (!bound && !is_write) {
+			/* Node decrypts right after reading the ciphertext on this thread. */
+			struct thread_sock *lr = bpf_map_lookup_elem(&last_tls_read, &pid_tgid);
+			if (lr && now - lr->ts < TLS_BIND_WINDOW_NS) {
+				__u64 skey = lr->sk;
+				struct conn_state *c = bpf_map_lookup_elem(&conns, &skey);
+				if (c && !c->tls_bound) {
+					bind_ssl(tgid, a.ssl, (struct sock *)lr->sk, c, lr->fd, LLMSLO_SRC_NODE, 2);
+					bound = true;
+				}
+				bpf_map_delete_elem(&last_tls_read, &pid_tgid);
+			}
+		}
+		if (!bound) {
+			/* Otherwise the next TLS write on this thread (ClientHello or data) tells. */
+			struct pending_bind pb = { .ssl = a.ssl, .ts = now };
+			bpf_map_update_elem(&pending_write_bind, &pid_tgid, &pb, BPF_ANY);
+		}
+		if (is_write) {
+			/* Memory BIO: SSL_write always consumes everything; emit now, no uretprobe. */
+			emit_tls_data(ctx, now, tgid, a.ssl, a.buf, (__u32)a.num, LLMSLO_DIR_EGRESS, source, sys);
+			return 0;
+		}
+	}
+	bpf_map_update_elem(&active_ssl, &pid_tgid, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int handle_ssl_read_return(struct pt_regs *ctx, bool ex)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ssl_args *ap = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
+	if (!ap)
+		return 0;
+	stat_add(LLMSLO_STAT_SSL_RET_HITS, 1);
+	struct ssl_args a = *ap;
+	bpf_map_delete_elem(&active_ssl, &pid_tgid);
+	if (a.sys != LLMSLO_SYS_SSL_READ && a.sys != LLMSLO_SYS_SSL_READ_EX)
+		return 0;
+	int rc = (int)PT_REGS_RC(ctx); /* int, not long: -1 must stay negative */
+	__u64 n = 0;
+	if (ex) {
+		if (rc != 1 || !a.len_ptr)
+			return 0;
+		if (bpf_probe_read_user(&n, sizeof(n), (void *)a.len_ptr))
+			return 0;
+	} else {
+		if (rc <= 0)
+			return 0;
+		n = rc;
+	}
+	emit_tls_data(ctx, bpf_ktime_get_ns(), pid_tgid >> 32, a.ssl, a.buf, (__u32)n, LLMSLO_DIR_INGRESS,
+		      a.source, a.sys);
+	return 0;
+}
+
+SEC("uprobe")
+int ssl_write_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_WRITE, 0); }
+
+SEC("uprobe")
+int ssl_write_ex_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_WRITE_EX, 0); }
+
+SEC("uprobe")
+int ssl_read_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_READ, 0); }
+
+SEC("uprobe")
+int ssl_read_ex_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_READ_EX, PT_REGS_PARM4(ctx)); }
+
+SEC("uretprobe")
+int ssl_read_return(struct pt_regs *ctx) { return handle_ssl_read_return(ctx, false); }
+
+SEC("uretprobe")
+int ssl_read_ex_return(struct pt_regs *ctx) { return handle_ssl_read_return(ctx, true); }
+
+/* ---------------------------------------------------------------- TCP lifecycle */
+
+static __always_inline void emit_conn(struct trace_event_raw_inet_sock_set_state *ctx, struct sock *sk,
+				      struct conn_state *c, __u64 now, __u64 duration, bool process_ctx)
+{
+	struct llmslo_conn_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+		return;
+	}
+	if (process_ctx)
+		fill_hdr(&e->hdr, LLMSLO_EV_CONN, sizeof(*e), now);
+	else
+		fill_hdr_owner(&e->hdr, LLMSLO_EV_CONN, sizeof(*e), now, c);
+	e->conn_id = c->id;
+	fill_tuple(sk, &e->tuple);
+	e->old_state = ctx->oldstate;
+	e->new_state = ctx->newstate;
+	e->protocol = ctx->protocol;
+	e->srtt_us = c->srtt_us;
+	e->duration_ns = duration;
+	e->retransmits = c->retransmits;
+	e->rtt_samples = c->rtt_samples;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	__u64 key = (__u64)sk;
+	int old = ctx->oldstate, new = ctx->newstate;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (new == TCP_SYN_SENT) {
+		/* connect(): runs in the connecting task. */
+		if (is_agent(tgid))
+			return 0;
+		struct conn_state *c = get_or_create_conn(sk, 0, tgid, now);
+		if (!c)
+			return 0;
+		c->connect_start_ns = now;
+		emit_conn(ctx, sk, c, now, 0, true);
+		return 0;
+	}
+	struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+	if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED && !c) {
+		/* Passive open, in softirq: the owner is learned at the first read/write. */
+		c = get_or_create_conn(sk, 0, 0, now);
+	}
+	if (!c || is_agent(c->owner_tgid))
+		return 0;
+	__u64 duration = 0;
+	if (old == TCP_SYN_SENT && (new == TCP_ESTABLISHED || new == TCP_CLOSE))
+		duration = c->connect_start_ns ? now - c->connect_start_ns : 0;
+	else if (new == TCP_CLOSE)
+		duration = now - c->created_ns;
+	emit_conn(ctx, sk, c, now, duration, false);
+	if (new == TCP_CLOSE) {
+		if (c->ssl_ptr) {
+			struct ssl_key k = { .tgid = c->owner_tgid, .ssl = c->ssl_ptr };
+			bpf_map_delete_elem(&ssl_conns, &k);
+		}
+		bpf_map_delete_elem(&conns, &key);
+	}
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_probe")
+int on_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+{
+	/* Per received segment: only a map update, never an event. */
+	__u64 key = (__u64)ctx->skaddr;
+	struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	c->srtt_us = ctx->srtt;
+	c->rtt_samples++;
+	return 0;
+}
+
+static __always_inline void emit_tcp(__u16 type, struct sock *sk, __u8 state, __u8 reset_dir)
+{
+	__u64 key = (__u64)sk;
+	struct conn_state *c = sk ? bpf_map_lookup_elem(&conns, &key) : NULL;
+	if (c && is_agent(c->owner_tgid))
+		return;
+	if (c && type == LLMSLO_EV_RETRANSMIT)
+		c->retransmits++;
+	struct llmslo_tcp_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+		return;
+	}
+	fill_hdr_owner(&e->hdr, type, sizeof(*e), bpf_ktime_get_ns(), c);
+	e->conn_id = c ? c->id : 0;
+	if (sk)
+		fill_tuple(sk, &e->tuple);
+	else
+		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
+	e->state = state;
+	e->reset_dir = reset_dir;
+	e->_pad0 = 0;
+	e->_pad1 = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int on_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	emit_tcp(LLMSLO_EV_RETRANSMIT, (struct sock *)ctx->skaddr, ctx->state, 0);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int on_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	if (!sk) /* RST for a segment with no socket (e.g. closed port): nothing to attribute */
+		return 0;
+	emit_tcp(LLMSLO_EV_RESET, sk, ctx->state, LLMSLO_RESET_SENT);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int on_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	emit_tcp(LLMSLO_EV_RESET, sk, BPF_CORE_READ(sk, __sk_common.skc_state), LLMSLO_RESET_RECEIVED);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- processes */
+
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct llmslo_exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+		return 0;
+	}
+	fill_hdr(&e->hdr, LLMSLO_EV_EXEC, sizeof(*e), bpf_ktime_get_ns());
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->_pad0 = 0;
+	e->_pad1 = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	unsigned int loc = ctx->__data_loc_filename & 0xFFFF; /* __data_loc: low 16 bits = offset */
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + loc);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(struct trace_event_raw_sched_process_template *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((__u32)pid_tgid != (pid_tgid >> 32)) /* threads exiting: only the process matters */
+		return 0;
+	struct llmslo_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+		return 0;
+	}
+	fill_hdr(&e->hdr, LLMSLO_EV_EXIT, sizeof(*e), bpf_ktime_get_ns());
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->_pad0 = 0;
+	e->_pad1 = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
