@@ -40,8 +40,9 @@ fi
 log "building BPF objects"
 make -s -C bpf
 log "building native loader addon"
-if [ ! -f native/build/Release/llmslo_native.node ] || [ -n "$(find native/src bpf/llmslo_events.h native/binding.gyp -newer native/build/Release/llmslo_native.node 2>/dev/null)" ]; then
-  (cd native && npx --no-install node-gyp rebuild --loglevel=error >/dev/null)
+if [ ! -f native/build/Release/llmslo_native.node ] || [ -n "$(find native/src bpf/llmslo_events.h bpf/.output/llmslo.skel.h native/binding.gyp -newer native/build/Release/llmslo_native.node 2>/dev/null)" ]; then
+  nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  (cd native && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error >/dev/null)
 fi
 log "compiling TypeScript"
 npx --no-install tsc -p tsconfig.build.json
