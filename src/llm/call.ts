@@ -1,0 +1,411 @@
+// Follows one LLM HTTP exchange and turns it into an LlmCallRecord: request JSON -> adapter,
+// response framing (SSE / NDJSON / whole JSON) -> adapter, exact kernel timestamps for every
+// milestone, error classification when the call ends.
+import type { ExchangeContext, ExchangeFinish, ExchangeHandler } from '../protocols/http_connection.ts';
+import type { ResponseHead } from '../protocols/http1.ts';
+import { CappedBytes } from '../protocols/bytes.ts';
+import { NdjsonSplitter } from '../protocols/ndjson.ts';
+import { SseParser } from '../protocols/sse.ts';
+import type { SseEvent } from '../protocols/sse.ts';
+import { ChunkKind, TextTally } from './adapter.ts';
+import type { CallState } from './adapter.ts';
+import type { LlmRoute } from './detect.ts';
+import { redact } from './env.ts';
+import type { BuilderEnv } from './env.ts';
+import { classifyError, extractProviderError } from './errors.ts';
+import type { ProviderErrorInfo } from './errors.ts';
+import { GapRecorder } from './gaps.ts';
+import { parseTraceparent, providerRequestId, rateLimitInfo, serverEndpoint, splitTarget } from './http_meta.ts';
+import { LLM_CALL_SCHEMA } from './records.ts';
+import type { ErrorType, LlmCallRecord } from './records.ts';
+
+type Framing = 'sse' | 'ndjson' | 'json';
+
+const sec = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.max(0, b - a) / 1e9);
+
+export function rfc3339(epochMs: number): string {
+  const d = new Date(Number.isFinite(epochMs) ? epochMs : 0);
+  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+}
+
+export class LlmCallBuilder implements ExchangeHandler {
+  private readonly st: CallState;
+  private reqBody: CappedBytes | null;
+  private requestEnd: number | null = null;
+  private requestComplete = false;
+  private inert = false;
+  private head: ResponseHead | null = null;
+  private responseStart: number | null = null;
+  private responseEnd: number | null = null;
+  private firstChunk: number | null = null;
+  private firstToken: number | null = null;
+  private lastBodyTs: number | null = null;
+  private framing: Framing = 'json';
+  private sse: SseParser | null = null;
+  private nd: NdjsonSplitter | null = null;
+  private body: CappedBytes | null = null;
+  private bodyBroken = false;
+  private chunks = 0;
+  private contentChunks = 0;
+  private readonly gaps = new GapRecorder();
+  private readonly partial = new Set<string>();
+  private httpErrorBody: ProviderErrorInfo | null = null;
+  private done = false;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    private readonly route: LlmRoute,
+    private readonly env: BuilderEnv,
+    private readonly emit: (r: LlmCallRecord) => void,
+  ) {
+    const est = env.estimate;
+    const keepText = est !== null || env.excerpts !== null;
+    this.st = {
+      operation: route.operation,
+      provider: route.provider,
+      requestModel: route.pathModel,
+      responseModel: null,
+      responseId: null,
+      finishReasons: [],
+      usage: { input: null, output: null, cacheRead: null, cacheCreation: null, reasoning: null },
+      usageSeen: false,
+      requestedStream: route.pathStream,
+      terminal: false,
+      streamError: null,
+      contentBlocked: false,
+      completion: new TextTally(env.limits.maxTallyChars, keepText ? (est ?? (() => 0)) : null),
+      prompt: new TextTally(env.limits.maxTallyChars, keepText ? (est ?? (() => 0)) : null),
+      vectors: null,
+    };
+    this.reqBody = new CappedBytes(env.limits.maxRequestBodyBytes);
+    if (ctx.resynced) this.partial.add('resynced');
+  }
+
+  /** Memory held by this call (for accounting). */
+  get bufferedBytes(): number {
+    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars;
+  }
+
+  markPartial(reason: string): void {
+    this.partial.add(reason);
+  }
+
+  onRequestBody(piece: Buffer): void {
+    this.reqBody?.append(piece);
+  }
+
+  onRequestGap(): void {
+    this.partial.add('request_gap');
+    if (this.reqBody) this.reqBody.dropped += 1; // cannot be parsed whole any more
+  }
+
+  onRequestEnd(tsNs: number, complete: boolean): void {
+    if (complete) {
+      this.requestEnd = tsNs;
+      this.requestComplete = true;
+    } else this.partial.add('request_incomplete');
+    const rb = this.reqBody;
+    this.reqBody = null;
+    let body: unknown = null;
+    if (rb && rb.length > 0) {
+      if (rb.truncated) {
+        this.env.counters.requestBodiesTruncated++;
+        this.partial.add('request_body_truncated');
+      } else {
+        try {
+          body = JSON.parse(rb.view().toString('utf8'));
+        } catch {
+          this.env.counters.badJsonPayloads++;
+        }
+      }
+    }
+    if (this.route.confirm && body !== null && !this.route.confirm(body)) {
+      this.inert = true;
+      this.env.counters.ignoredRequests++;
+      return;
+    }
+    this.route.adapter.onRequest(body, this.st);
+  }
+
+  onInterimResponse(): void {
+    /* 100-continue: the request body follows; timing is unaffected */
+  }
+
+  onResponseHead(head: ResponseHead, tsNs: number, resynced: boolean): void {
+    if (this.inert) return;
+    this.head = head;
+    this.responseStart = tsNs;
+    if (resynced) this.partial.add('resynced');
+    const ct = (head.headers.get('content-type') ?? '').toLowerCase();
+    if (ct.includes('text/event-stream')) this.framing = 'sse';
+    else if (ct.includes('ndjson') || ct.includes('jsonl') || (this.route.adapterName === 'ollama' && this.st.requestedStream && head.status < 300 && !ct.includes('json')))
+      this.framing = 'ndjson';
+    else this.framing = 'json';
+    if (this.st.provider === 'openai_compatible') {
+      for (const k of head.headers.raw.keys()) {
+        if (k.startsWith('x-litellm-')) {
+          this.st.provider = 'litellm';
+          break;
+        }
+        if (k === 'x-compute-type' || k === 'x-compute-time') {
+          this.st.provider = 'tgi';
+          break;
+        }
+      }
+    }
+    const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
+    if (this.framing === 'sse') {
+      this.sse = new SseParser((ev: SseEvent, ts: number) => onPayload(ev.event, ev.data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
+    } else if (this.framing === 'ndjson') {
+      this.nd = new NdjsonSplitter((line, ts) => onPayload(null, line, ts), this.env.limits.maxEventBytes, { lines: 0, oversizeLines: 0 });
+    } else {
+      const cap = head.status >= 400 ? Math.min(this.env.limits.maxResponseBodyBytes, 64 * 1024) : this.env.limits.maxResponseBodyBytes;
+      this.body = new CappedBytes(cap);
+    }
+  }
+
+  private onPayload(event: string | null, data: string, ts: number): void {
+    const st = this.st;
+    let kind: ChunkKind;
+    try {
+      kind = this.route.adapter.onStreamPayload(event, data, st);
+    } catch (err) {
+      this.env.counters.internalErrors++;
+      this.env.counters.lastInternalError = `adapter ${this.route.adapterName}: ${(err as Error).message}`;
+      return;
+    }
+    if (kind === ChunkKind.Ignore) return;
+    this.chunks++;
+    if (this.firstChunk === null) this.firstChunk = ts;
+    if (kind === ChunkKind.Content) {
+      this.contentChunks++;
+      if (this.firstToken === null) this.firstToken = ts;
+      this.gaps.mark(ts);
+    }
+  }
+
+  onResponseBody(piece: Buffer, tsNs: number): void {
+    if (this.inert) return;
+    this.lastBodyTs = tsNs;
+    if (this.sse) this.sse.push(piece, tsNs);
+    else if (this.nd) this.nd.push(piece, tsNs);
+    else this.body?.append(piece);
+  }
+
+  onResponseGap(): void {
+    if (this.inert) return;
+    this.partial.add('response_gap');
+    this.sse?.gap();
+    this.nd?.gap();
+    if (this.body) this.bodyBroken = true;
+  }
+
+  onResponseEnd(tsNs: number): void {
+    if (this.inert) return;
+    this.responseEnd = tsNs;
+    this.sse?.end();
+    this.nd?.end(tsNs);
+    this.readWholeBody();
+  }
+
+  private readWholeBody(): void {
+    const b = this.body;
+    if (!b || !this.head) return;
+    this.body = null;
+    if (b.truncated) {
+      this.env.counters.responseBodiesTruncated++;
+      this.partial.add('response_body_truncated');
+      return;
+    }
+    if (this.bodyBroken || b.length === 0) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(b.view().toString('utf8'));
+    } catch {
+      this.env.counters.badJsonPayloads++;
+      return;
+    }
+    if (this.head.status >= 400) this.httpErrorBody = extractProviderError(json);
+    else {
+      try {
+        this.route.adapter.onBody(json, this.st);
+      } catch (err) {
+        this.env.counters.internalErrors++;
+        this.env.counters.lastInternalError = `adapter ${this.route.adapterName}: ${(err as Error).message}`;
+      }
+    }
+  }
+
+  onFinish(f: ExchangeFinish): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.inert) return;
+    if (this.responseEnd === null) {
+      // The response did not end normally: flush what the parsers hold, then classify.
+      this.nd?.end(f.tsNs);
+      if (this.body) {
+        this.partial.add('response_incomplete');
+        this.body = null;
+      }
+      switch (f.cause) {
+        case 'desync':
+          this.partial.add('desync');
+          break;
+        case 'response_lost':
+          this.partial.add('response_lost');
+          break;
+        case 'flush':
+          this.partial.add('flushed');
+          break;
+        default:
+          break;
+      }
+    }
+    const record = this.build(f);
+    this.env.counters.llmCalls++;
+    if (record.partial) this.env.counters.partialCalls++;
+    if (record['error.type'] !== null) this.env.counters.errorsByType[record['error.type']] = (this.env.counters.errorsByType[record['error.type']] ?? 0) + 1;
+    this.emit(record);
+  }
+
+  private classify(f: ExchangeFinish): { type: ErrorType | null; code: string | null; source: 'http' | 'stream' | 'transport' | null; streamClass: ErrorType | null } {
+    const st = this.st;
+    const status = this.head?.status ?? null;
+    const streaming = this.framing !== 'json';
+    if (status !== null && status >= 400) {
+      const info = this.httpErrorBody ?? st.streamError;
+      return { type: classifyError(status, info), code: info?.code ?? String(status), source: 'http', streamClass: null };
+    }
+    if (st.streamError !== null) {
+      const inner = classifyError(null, st.streamError);
+      if (streaming) return { type: 'stream_error', code: st.streamError.code, source: 'stream', streamClass: inner };
+      return { type: inner, code: st.streamError.code, source: 'http', streamClass: null };
+    }
+    if (st.contentBlocked) return { type: 'content_filter', code: st.finishReasons[0] ?? null, source: 'http', streamClass: null };
+    const side = this.ctx.role;
+    if (this.responseEnd === null && f.cause === 'connection_closed') {
+      const r = f.closeReason;
+      if (r === 'refused') return { type: 'connection_refused', code: r, source: 'transport', streamClass: null };
+      if (r === 'timeout') return { type: 'timeout', code: r, source: 'transport', streamClass: null };
+      // Who closed first, seen from the observed process: for a client, a local close/RST is
+      // the client giving up; for a server, the peer (client) going away is.
+      const clientGaveUp = side === 'client' ? r === 'local_close' || r === 'reset_sent' : r === 'remote_close' || r === 'reset_received';
+      if (clientGaveUp) return { type: 'client_cancelled', code: r, source: 'transport', streamClass: null };
+      if (this.head === null) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
+      if (streaming && !st.terminal) return { type: 'stream_interrupted', code: r, source: 'transport', streamClass: null };
+      if (!streaming) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
+      return { type: null, code: null, source: null, streamClass: null };
+    }
+    if (this.responseEnd !== null && streaming && !st.terminal && !this.partial.has('response_gap') && status !== null && status < 300) {
+      // The body ended cleanly but the stream never sent its terminal marker.
+      return { type: 'stream_interrupted', code: 'no_terminal_event', source: 'stream', streamClass: null };
+    }
+    return { type: null, code: null, source: null, streamClass: null };
+  }
+
+  private build(f: ExchangeFinish): LlmCallRecord {
+    const st = this.st;
+    const ctx = this.ctx;
+    const req = ctx.request;
+    const { path } = splitTarget(req.target);
+    const endpoint = serverEndpoint(req.headers.get('host'), ctx.conn, ctx.role);
+    const tp = parseTraceparent(req.headers.get('traceparent'));
+    const err = this.classify(f);
+    const streaming = this.framing !== 'json';
+    const isStream = st.requestedStream || (this.head !== null && streaming);
+    let responseEnd = this.responseEnd;
+    if (responseEnd === null && f.cause === 'connection_closed') responseEnd = f.tsNs;
+    if (responseEnd === null) responseEnd = this.lastBodyTs;
+
+    // Tokens: provider usage first; otherwise a tokenizer estimate for successful calls.
+    let input: number | null = null;
+    let output: number | null = null;
+    let tokensSource: 'usage' | 'estimated' | null = null;
+    if (st.usageSeen) {
+      input = st.usage.input;
+      output = st.usage.output;
+      tokensSource = 'usage';
+    } else if (this.env.estimate !== null && err.type === null && this.head !== null && this.head.status < 300) {
+      if (st.prompt.sawText) input = st.prompt.total();
+      if (st.operation !== 'embeddings' && (st.completion.sawText || st.terminal)) output = st.completion.total();
+      if (input !== null || output !== null) tokensSource = 'estimated';
+    }
+    const rs = ctx.requestStartNs;
+    const re = this.requestEnd;
+    const ttft = isStream ? sec(re, this.firstToken) : null;
+    const ttfc = isStream ? sec(re, this.firstChunk) : null;
+    let tpot: number | null = null;
+    if (isStream && this.firstToken !== null && responseEnd !== null && output !== null && output >= 2) tpot = Math.max(0, responseEnd - this.firstToken) / 1e9 / (output - 1);
+    let tps: number | null = null;
+    if (output !== null && output > 0 && st.operation !== 'embeddings') {
+      const from = isStream && this.firstToken !== null ? this.firstToken : re;
+      const span = sec(from, responseEnd);
+      if (span !== null && span > 0) tps = output / span;
+    }
+    if (!this.requestComplete && !this.partial.has('request_incomplete')) this.partial.add('request_incomplete');
+    if (this.head === null && f.cause !== 'connection_closed') this.partial.add('no_response');
+    const partialReasons = [...this.partial].sort();
+    const rec: LlmCallRecord = {
+      schema: LLM_CALL_SCHEMA,
+      time: rfc3339(this.env.clock(rs)),
+      'gen_ai.operation.name': st.operation,
+      'gen_ai.provider.name': st.provider,
+      'gen_ai.request.model': st.requestModel,
+      'gen_ai.response.model': st.responseModel,
+      'gen_ai.response.id': st.responseId,
+      'gen_ai.response.finish_reasons': st.finishReasons,
+      'server.address': endpoint.address,
+      'server.port': endpoint.port,
+      'http.request.method': req.method,
+      'url.path': path,
+      stream: isStream,
+      'http.response.status_code': this.head?.status ?? null,
+      'error.type': err.type,
+      'error.provider_code': err.code,
+      'error.source': err.source,
+      'error.stream_class': err.streamClass,
+      ttft_s: ttft,
+      ttfc_s: ttfc,
+      duration_s: sec(rs, responseEnd),
+      tpot_s: tpot,
+      output_tokens_per_s: tps,
+      inter_chunk_gap_s: isStream ? this.gaps.summary() : null,
+      chunks: this.chunks,
+      content_chunks: this.contentChunks,
+      'gen_ai.usage.input_tokens': input,
+      'gen_ai.usage.output_tokens': output,
+      'gen_ai.usage.cache_read.input_tokens': tokensSource === 'usage' ? st.usage.cacheRead : null,
+      'gen_ai.usage.cache_creation.input_tokens': tokensSource === 'usage' ? st.usage.cacheCreation : null,
+      'gen_ai.usage.reasoning.output_tokens': tokensSource === 'usage' ? st.usage.reasoning : null,
+      tokens_source: tokensSource,
+      embeddings_count: st.vectors,
+      rate_limit: rateLimitInfo(this.head?.headers ?? null),
+      provider_request_id: providerRequestId(this.head?.headers ?? null),
+      trace_id: tp?.traceId ?? null,
+      span_id: tp?.spanId ?? null,
+      capture: ctx.conn.tls ? 'tls' : 'plain',
+      process: { pid: ctx.conn.pid, comm: this.env.resolveComm(ctx.conn.pid) },
+      cgroup_id: ctx.conn.cgroupId,
+      conn_id: ctx.conn.connId,
+      observed_side: ctx.role,
+      partial: partialReasons.length > 0,
+      partial_reasons: partialReasons,
+      timestamps_ns: {
+        request_start: rs,
+        request_end: re,
+        response_start: this.responseStart,
+        first_chunk: isStream ? this.firstChunk : null,
+        first_token: isStream ? this.firstToken : null,
+        response_end: responseEnd,
+      },
+    };
+    if (this.env.excerpts !== null) {
+      const n = this.env.excerpts.maxChars;
+      rec.excerpts = {
+        prompt: st.prompt.sawText ? redact(st.prompt.head(n * 2), n) : null,
+        completion: st.completion.sawText ? redact(st.completion.head(n * 2), n) : null,
+      };
+    }
+    return rec;
+  }
+}

@@ -1,0 +1,70 @@
+// Settings and shared services every call builder uses.
+import type { ErrorType } from './records.ts';
+
+export interface CallLimits {
+  /** Request body bytes kept to read the model / stream flag / vector query (JSON parse). */
+  maxRequestBodyBytes: number;
+  /** Non-stream response body bytes kept for JSON parse. */
+  maxResponseBodyBytes: number;
+  /** One SSE event or NDJSON line. */
+  maxEventBytes: number;
+  /** Characters of text kept per call before counting it (token estimation only). */
+  maxTallyChars: number;
+}
+
+export interface ExcerptOptions {
+  /** Max characters kept of the prompt and of the completion, after redaction. */
+  maxChars: number;
+}
+
+export interface BuilderEnv {
+  limits: CallLimits;
+  /** Kernel monotonic ns -> epoch ms. */
+  clock: (monoNs: number) => number;
+  resolveComm: (pid: number) => string | null;
+  /** Estimate tokens with a tokenizer when the provider sends no usage. */
+  estimate: ((text: string) => number) | null;
+  excerpts: ExcerptOptions | null;
+  counters: CallCounters;
+}
+
+export interface CallCounters {
+  llmCalls: number;
+  retrievalCalls: number;
+  partialCalls: number;
+  ignoredRequests: number;
+  badJsonPayloads: number;
+  requestBodiesTruncated: number;
+  responseBodiesTruncated: number;
+  oversizeEvents: number;
+  internalErrors: number;
+  lastInternalError: string | null;
+  errorsByType: Partial<Record<ErrorType, number>>;
+}
+
+export function newCallCounters(): CallCounters {
+  return {
+    llmCalls: 0,
+    retrievalCalls: 0,
+    partialCalls: 0,
+    ignoredRequests: 0,
+    badJsonPayloads: 0,
+    requestBodiesTruncated: 0,
+    responseBodiesTruncated: 0,
+    oversizeEvents: 0,
+    internalErrors: 0,
+    lastInternalError: null,
+    errorsByType: {},
+  };
+}
+
+/** Redact obvious secrets and personal data from an opt-in excerpt, then truncate. */
+export function redact(text: string, maxChars: number): string {
+  return text
+    .slice(0, maxChars * 2)
+    .replace(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '[email]')
+    .replace(/\b(sk|pk|rk|key|tok)[-_][A-Za-z0-9_-]{8,}\b/gi, '[secret]')
+    .replace(/\b[A-Za-z0-9_-]{32,}\b/g, '[secret]')
+    .replace(/\+?\d[\d\s().-]{7,}\d/g, '[number]')
+    .slice(0, maxChars);
+}

@@ -1,0 +1,217 @@
+// The entry point: capture StreamEvents in, LlmCallRecord / RetrievalCallRecord out.
+//
+//   const sink = createCallPipeline({ clock, resolveComm }, (rec) => out.write(rec));
+//   source.on('event', (ev) => sink.onEvent(ev)); ... sink.flush(nowNs);
+//
+// Per connection it keeps an HttpConnection (both directions' framing) and the builders of
+// the exchanges it follows. Memory is bounded by per-buffer caps and a cap on tracked
+// connections. Nothing thrown by parsing escapes onEvent: it is counted, the connection is
+// dropped, and the pipeline goes on.
+import type { ConnectionInfo, StreamEvent, StreamSink } from '../capture/stream.ts';
+import { HttpConnection, newHttpConnCounters } from '../protocols/http_connection.ts';
+import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver } from '../protocols/http_connection.ts';
+import { LlmCallBuilder } from './call.ts';
+import { routeLlmRequest } from './detect.ts';
+import { newCallCounters } from './env.ts';
+import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions } from './env.ts';
+import { splitTarget } from './http_meta.ts';
+import type { CallRecord } from './records.ts';
+import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
+import { estimateTokens } from './tokens.ts';
+
+export interface PipelineLimits extends CallLimits, HttpConnLimits {
+  /** Connections tracked at once; the oldest is dropped (its calls flushed as partial) beyond it. */
+  maxConnections: number;
+}
+
+export const DEFAULT_PIPELINE_LIMITS: PipelineLimits = {
+  maxHeadBytes: 64 * 1024,
+  resyncCarryBytes: 4096,
+  maxCompressedBytes: 256 * 1024,
+  maxDecodedBytes: 4 * 1024 * 1024,
+  maxPendingExchanges: 32,
+  maxRequestBodyBytes: 1024 * 1024,
+  maxResponseBodyBytes: 1024 * 1024,
+  maxEventBytes: 256 * 1024,
+  maxTallyChars: 64 * 1024,
+  maxConnections: 16384,
+};
+
+export interface PipelineOptions {
+  limits?: Partial<PipelineLimits>;
+  /** Kernel monotonic ns -> epoch ms. Default: this process's CLOCK_MONOTONIC offset (live use). */
+  clock?: (monoNs: number) => number;
+  /** pid -> process name; default: null. */
+  resolveComm?: (pid: number) => string | null;
+  /** Estimate tokens with a tokenizer when usage is absent (default true). */
+  estimateTokens?: boolean;
+  /** Opt-in: keep redacted, truncated excerpts of prompt and completion text. Off by default. */
+  keepExcerpts?: ExcerptOptions | false;
+  /** Also follow vector-database requests (default true). */
+  retrieval?: boolean;
+}
+
+export interface PipelineStats {
+  connections: { open: number; opened: number; evicted: number; unknownDataConn: number };
+  http: HttpConnCounters;
+  calls: CallCounters;
+  captureLossEvents: number;
+  lostRecords: number;
+  /** Bytes currently held in parser buffers across all connections. */
+  bufferedBytes: number;
+}
+
+export interface CallPipeline extends StreamSink {
+  stats(): PipelineStats;
+}
+
+interface ConnEntry {
+  http: HttpConnection;
+  builders: Set<LlmCallBuilder | RetrievalCallBuilder>;
+}
+
+/** Default clock: kernel CLOCK_MONOTONIC is what process.hrtime reads on Linux. */
+export function monotonicToEpochMs(): (monoNs: number) => number {
+  const offsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
+  return (ns) => ns / 1e6 + offsetMs;
+}
+
+export function createCallPipeline(options: PipelineOptions, onRecord: (rec: CallRecord) => void): CallPipeline {
+  const limits: PipelineLimits = { ...DEFAULT_PIPELINE_LIMITS, ...(options.limits ?? {}) };
+  const counters = newCallCounters();
+  const http = newHttpConnCounters();
+  const env: BuilderEnv = {
+    limits,
+    clock: options.clock ?? monotonicToEpochMs(),
+    resolveComm: options.resolveComm ?? (() => null),
+    estimate: options.estimateTokens === false ? null : estimateTokens,
+    excerpts: options.keepExcerpts ? options.keepExcerpts : null,
+    counters,
+  };
+  const followRetrieval = options.retrieval !== false;
+  const conns = new Map<number, ConnEntry>();
+  const connStats = { open: 0, opened: 0, evicted: 0, unknownDataConn: 0 };
+  let captureLossEvents = 0;
+  let lostRecords = 0;
+
+  const emit = (rec: CallRecord): void => {
+    try {
+      onRecord(rec);
+    } catch (err) {
+      counters.internalErrors++;
+      counters.lastInternalError = `onRecord: ${(err as Error).message}`;
+    }
+  };
+
+  const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
+    onRequest(ctx: ExchangeContext): ExchangeHandler | null {
+      const req = ctx.request;
+      const { path, query } = splitTarget(req.target);
+      const hostHeader = req.headers.get('host');
+      const host = (hostHeader?.replace(/:\d+$/, '') ?? ctx.conn.serverName ?? null)?.toLowerCase() ?? null;
+      const route = routeLlmRequest(req.method, host, path, query, req.headers.get('anthropic-version') !== undefined);
+      let b: LlmCallBuilder | RetrievalCallBuilder | null = null;
+      if (route !== null) b = new LlmCallBuilder(ctx, route, env, emit);
+      else if (followRetrieval) {
+        const rr = routeRetrievalRequest(req.method, host, path);
+        if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, emit);
+      }
+      if (b === null) {
+        counters.ignoredRequests++;
+        return null;
+      }
+      const e = entry();
+      e.builders.add(b);
+      const builder = b;
+      // Forget the builder when its exchange finishes.
+      const finish = builder.onFinish.bind(builder);
+      builder.onFinish = (f) => {
+        e.builders.delete(builder);
+        finish(f);
+      };
+      return builder;
+    },
+  });
+
+  const open = (info: ConnectionInfo): ConnEntry => {
+    const existing = conns.get(info.connId);
+    if (existing) return existing;
+    while (conns.size >= limits.maxConnections) {
+      const [oldId, old] = conns.entries().next().value as [number, ConnEntry];
+      conns.delete(oldId);
+      connStats.evicted++;
+      safe(() => old.http.flush(0));
+    }
+    const holder: { e: ConnEntry | null } = { e: null };
+    const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set() };
+    holder.e = entry;
+    conns.set(info.connId, entry);
+    connStats.opened++;
+    return entry;
+  };
+
+  const safe = (fn: () => void, connId?: number): void => {
+    try {
+      fn();
+    } catch (err) {
+      counters.internalErrors++;
+      counters.lastInternalError = (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err);
+      if (connId !== undefined) conns.delete(connId);
+    }
+  };
+
+  return {
+    onEvent(ev: StreamEvent): void {
+      switch (ev.kind) {
+        case 'open':
+          safe(() => {
+            const prev = conns.get(ev.conn.connId);
+            if (prev) {
+              // connId reused: the old connection is over
+              conns.delete(ev.conn.connId);
+              prev.http.onClose('close', ev.tsNs);
+            }
+            open(ev.conn);
+          }, ev.conn.connId);
+          break;
+        case 'data': {
+          let entry = conns.get(ev.connId);
+          if (entry === undefined) {
+            connStats.unknownDataConn++;
+            entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
+          }
+          const e = entry;
+          safe(() => e.http.onData(ev), ev.connId);
+          break;
+        }
+        case 'close': {
+          const entry = conns.get(ev.connId);
+          if (entry === undefined) return;
+          conns.delete(ev.connId);
+          safe(() => entry.http.onClose(ev.reason, ev.tsNs));
+          break;
+        }
+        case 'loss':
+          captureLossEvents++;
+          lostRecords += ev.lostRecords;
+          // Any open exchange may have a silent hole now.
+          for (const e of conns.values()) for (const b of e.builders) b.markPartial('capture_loss');
+          break;
+        default:
+          break;
+      }
+    },
+    flush(nowNs: number): void {
+      for (const [id, e] of conns) safe(() => e.http.flush(nowNs), id);
+    },
+    stats(): PipelineStats {
+      let buffered = 0;
+      for (const e of conns.values()) {
+        buffered += e.http.bufferedBytes;
+        for (const b of e.builders) buffered += b.bufferedBytes;
+      }
+      connStats.open = conns.size;
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, captureLossEvents, lostRecords, bufferedBytes: buffered };
+    },
+  };
+}

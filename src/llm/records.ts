@@ -1,0 +1,157 @@
+// The records this layer emits. Field names follow DESIGN.md's contract (OTel GenAI semconv
+// v1.41.0 names where one exists). JSON Schemas: schemas/llmslo.llm_call.v1.json and
+// schemas/llmslo.retrieval_call.v1.json — keep the two in step.
+
+export const LLM_CALL_SCHEMA = 'llmslo.llm_call/v1';
+export const RETRIEVAL_CALL_SCHEMA = 'llmslo.retrieval_call/v1';
+
+export type ErrorType =
+  | 'rate_limited'
+  | 'quota_exhausted'
+  | 'overloaded'
+  | 'server_error'
+  | 'timeout'
+  | 'auth'
+  | 'model_not_found'
+  | 'context_length_exceeded'
+  | 'request_too_large'
+  | 'bad_request'
+  | 'content_filter'
+  | 'stream_error'
+  | 'stream_interrupted'
+  | 'client_cancelled'
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'dns_failure'
+  | 'tls_failure'
+  | '_OTHER';
+
+export const ERROR_TYPES: readonly ErrorType[] = [
+  'rate_limited', 'quota_exhausted', 'overloaded', 'server_error', 'timeout', 'auth', 'model_not_found',
+  'context_length_exceeded', 'request_too_large', 'bad_request', 'content_filter', 'stream_error',
+  'stream_interrupted', 'client_cancelled', 'connection_refused', 'connection_reset', 'dns_failure',
+  'tls_failure', '_OTHER',
+];
+
+export type Operation = 'chat' | 'text_completion' | 'generate_content' | 'embeddings';
+
+/** Kernel monotonic timestamps (ns) the derived times were computed from. */
+export interface CallTimestamps {
+  request_start: number;
+  request_end: number | null;
+  response_start: number | null;
+  first_chunk: number | null;
+  first_token: number | null;
+  response_end: number | null;
+}
+
+export interface GapStats {
+  p50: number;
+  p95: number;
+  max: number;
+  count: number;
+}
+
+export interface ProcessRef {
+  pid: number;
+  comm: string | null;
+}
+
+export interface RateLimitInfo {
+  remaining_requests: number | null;
+  remaining_tokens: number | null;
+  retry_after_s: number | null;
+}
+
+export interface LlmCallRecord {
+  schema: typeof LLM_CALL_SCHEMA;
+  time: string;
+  'gen_ai.operation.name': Operation;
+  'gen_ai.provider.name': string;
+  'gen_ai.request.model': string | null;
+  'gen_ai.response.model': string | null;
+  'gen_ai.response.id': string | null;
+  'gen_ai.response.finish_reasons': string[];
+  'server.address': string | null;
+  'server.port': number | null;
+  'http.request.method': string;
+  'url.path': string;
+  stream: boolean;
+  'http.response.status_code': number | null;
+  'error.type': ErrorType | null;
+  /** The provider's own error code/type, verbatim (bounded length). */
+  'error.provider_code': string | null;
+  /** Where the error was decided: HTTP status/body, an in-stream event, or the transport. */
+  'error.source': 'http' | 'stream' | 'transport' | null;
+  /** For `stream_error`: the class the embedded error code maps to (e.g. overloaded). */
+  'error.stream_class': ErrorType | null;
+  ttft_s: number | null;
+  ttfc_s: number | null;
+  duration_s: number | null;
+  tpot_s: number | null;
+  output_tokens_per_s: number | null;
+  inter_chunk_gap_s: GapStats | null;
+  /** Stream events/lines received (excluding pings and comments). */
+  chunks: number;
+  /** Of those, the ones carrying content (text, tool-call or reasoning deltas). */
+  content_chunks: number;
+  'gen_ai.usage.input_tokens': number | null;
+  'gen_ai.usage.output_tokens': number | null;
+  'gen_ai.usage.cache_read.input_tokens': number | null;
+  'gen_ai.usage.cache_creation.input_tokens': number | null;
+  'gen_ai.usage.reasoning.output_tokens': number | null;
+  tokens_source: 'usage' | 'estimated' | null;
+  /** Embedding vectors returned (embeddings only). */
+  embeddings_count: number | null;
+  rate_limit: RateLimitInfo;
+  provider_request_id: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  capture: 'tls' | 'plain';
+  process: ProcessRef;
+  cgroup_id: number;
+  conn_id: number;
+  /** Which side of the connection the observed process is on. */
+  observed_side: 'client' | 'server';
+  partial: boolean;
+  partial_reasons: string[];
+  timestamps_ns: CallTimestamps;
+  /** Only with the opt-in `keepExcerpts`: redacted, truncated text. */
+  excerpts?: { prompt: string | null; completion: string | null };
+}
+
+export interface RetrievalCallRecord {
+  schema: typeof RETRIEVAL_CALL_SCHEMA;
+  time: string;
+  'gen_ai.operation.name': 'retrieval';
+  'db.system.name': string;
+  'db.operation.name': string;
+  'gen_ai.data_source.id': string | null;
+  'db.collection.name': string | null;
+  'gen_ai.request.top_k': number | null;
+  'server.address': string | null;
+  'server.port': number | null;
+  'http.request.method': string;
+  'url.path': string;
+  'http.response.status_code': number | null;
+  'error.type': ErrorType | null;
+  duration_s: number | null;
+  result_count: number | null;
+  trace_id: string | null;
+  span_id: string | null;
+  capture: 'tls' | 'plain';
+  process: ProcessRef;
+  cgroup_id: number;
+  conn_id: number;
+  observed_side: 'client' | 'server';
+  partial: boolean;
+  partial_reasons: string[];
+  timestamps_ns: {
+    request_start: number;
+    request_end: number | null;
+    response_start: number | null;
+    response_end: number | null;
+  };
+}
+
+export type CallRecord = LlmCallRecord | RetrievalCallRecord;

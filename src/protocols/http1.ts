@@ -1,0 +1,577 @@
+// Incremental HTTP/1.1 message framing for ONE direction of one connection.
+//
+// It turns a sequence of (bytes, kernel ts, missing-bytes) pieces into message heads, body
+// pieces (de-chunked, each with the ts of the capture chunk it arrived in) and message ends
+// with the ts of their last byte. It never throws on bad input: a parse error or a capture gap
+// it cannot account for sends it into RESYNC, where it scans for the next plausible message
+// start (a request line or a status line) and marks what it lost.
+import { asBuffer, concat2, CR, LF } from './bytes.ts';
+
+export type MessageKind = 'request' | 'response';
+
+export interface Headers {
+  /** Lower-case name -> value (repeated fields joined with ", "). */
+  get(name: string): string | undefined;
+  readonly raw: ReadonlyMap<string, string>;
+}
+
+export interface RequestHead {
+  kind: 'request';
+  method: string;
+  target: string;
+  version: string;
+  headers: Headers;
+}
+
+export interface ResponseHead {
+  kind: 'response';
+  status: number;
+  reason: string;
+  version: string;
+  headers: Headers;
+}
+
+export type MessageHead = RequestHead | ResponseHead;
+
+export type BodyMode =
+  | { type: 'none' }
+  | { type: 'length'; length: number }
+  | { type: 'chunked' }
+  | { type: 'close' }
+  /** Everything after this head is another protocol (101 upgrade, CONNECT): pass it over. */
+  | { type: 'tunnel' };
+
+export interface Http1Hooks {
+  /** The parser learned which kind of messages this direction carries. */
+  onKind(kind: MessageKind): void;
+  bodyModeFor(head: MessageHead): BodyMode;
+  onHead(head: MessageHead, tsFirst: number, resynced: boolean): void;
+  onBody(piece: Buffer, ts: number): void;
+  /** `n` body bytes were not captured; framing is still known. */
+  onBodyGap(n: number): void;
+  onEnd(tsLast: number): void;
+  /** The message in progress cannot be finished (desync, connection end). */
+  onAbort(why: AbortWhy): void;
+}
+
+export type AbortWhy = 'desync' | 'closed' | 'head_too_large' | 'bad_head';
+
+export interface Http1Limits {
+  /** Max bytes in one header block (request/status line + headers). */
+  maxHeadBytes: number;
+  /** Bytes kept between chunks while searching for a message start. */
+  resyncCarryBytes: number;
+}
+
+export const DEFAULT_HTTP1_LIMITS: Http1Limits = { maxHeadBytes: 64 * 1024, resyncCarryBytes: 4096 };
+
+export interface Http1Counters {
+  messages: number;
+  resyncs: number;
+  resyncBytesSkipped: number;
+  headTooLarge: number;
+  badHeads: number;
+  bodyGapBytes: number;
+}
+
+const enum St {
+  Head,
+  BodyLength,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  BodyClose,
+  Tunnel,
+  Resync,
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE']);
+const HTTP1_MARK = Buffer.from('HTTP/1.');
+
+class HeaderMap implements Headers {
+  constructor(readonly raw: Map<string, string>) {}
+  get(name: string): string | undefined {
+    return this.raw.get(name);
+  }
+}
+
+/** Parse one header block (start line + fields, without the blank line). Returns null if malformed. */
+export function parseHead(block: Buffer, expect: MessageKind | null): MessageHead | null {
+  const text = block.toString('latin1');
+  const lines = text.split(/\r?\n/);
+  const start = lines[0] ?? '';
+  const fields = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.length === 0) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      // obsolete line folding: continuation of the previous value
+      if ((line[0] === ' ' || line[0] === '\t') && fields.size > 0) {
+        const lastKey = [...fields.keys()].pop()!;
+        fields.set(lastKey, `${fields.get(lastKey)} ${line.trim()}`);
+        continue;
+      }
+      return null;
+    }
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) return null;
+    const value = line.slice(colon + 1).trim();
+    const prev = fields.get(name);
+    fields.set(name, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  const headers = new HeaderMap(fields);
+  if (start.startsWith('HTTP/1.')) {
+    if (expect === 'request') return null;
+    const m = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(start);
+    if (!m) return null;
+    return { kind: 'response', version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers };
+  }
+  if (expect === 'response') return null;
+  const m = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(start);
+  if (!m || !METHODS.has(m[1]!)) return null;
+  return { kind: 'request', method: m[1]!, target: m[2]!, version: m[3]!, headers };
+}
+
+/** Default framing rules (RFC 9112 §6.3) when the connection has nothing more specific to say. */
+export function defaultBodyMode(head: MessageHead): BodyMode {
+  const te = head.headers.get('transfer-encoding');
+  if (te !== undefined && /(^|,)\s*chunked\s*$/i.test(te)) return { type: 'chunked' };
+  const cl = head.headers.get('content-length');
+  if (cl !== undefined) {
+    const first = cl.split(',')[0]!.trim();
+    if (/^\d{1,15}$/.test(first)) return { type: 'length', length: Number(first) };
+    return { type: head.kind === 'response' ? 'close' : 'none' };
+  }
+  return { type: head.kind === 'response' ? 'close' : 'none' };
+}
+
+export class Http1Parser {
+  private st: St;
+  private kind: MessageKind | null;
+  private head: Buffer | null = null; // accumulated head bytes
+  private headLen = 0;
+  private headTs = 0;
+  private remaining = 0;
+  private lineBuf = ''; // chunk-size / trailer line in progress (short, latin1)
+  private lastTs = 0;
+  private carry: Buffer | null = null;
+  private carryTs = 0;
+  private inMessage = false;
+  private resynced = false;
+  private skipLeadingEol = true;
+
+  constructor(
+    kind: MessageKind | null,
+    private readonly hooks: Http1Hooks,
+    private readonly limits: Http1Limits,
+    private readonly counters: Http1Counters,
+    startInResync = false,
+  ) {
+    this.kind = kind;
+    this.st = startInResync ? St.Resync : St.Head;
+  }
+
+  get messageKind(): MessageKind | null {
+    return this.kind;
+  }
+
+  get inProgress(): boolean {
+    return this.inMessage;
+  }
+
+  /** True while framing is lost and bytes are being scanned for a message start. */
+  get resyncing(): boolean {
+    return this.st === St.Resync;
+  }
+
+  setKind(kind: MessageKind): void {
+    if (this.kind === null) this.kind = kind;
+  }
+
+  /** Pass everything over from now on (upgrade / CONNECT tunnel / not HTTP). */
+  toTunnel(): void {
+    if (this.inMessage) this.abort('desync');
+    this.st = St.Tunnel;
+    this.head = null;
+    this.carry = null;
+  }
+
+  get tunnelled(): boolean {
+    return this.st === St.Tunnel;
+  }
+
+  /** Bytes held by this parser (for memory accounting). */
+  get bufferedBytes(): number {
+    return (this.head?.length ?? 0) + (this.carry?.length ?? 0) + this.lineBuf.length;
+  }
+
+  push(u8: Uint8Array, ts: number, missingAfter: number): void {
+    this.lastTs = ts;
+    if (u8.length > 0) this.consume(asBuffer(u8), ts);
+    if (missingAfter > 0) this.gap(missingAfter);
+  }
+
+  /** The connection ended: a read-until-close body ends here; anything else in progress is lost. */
+  end(ts: number): void {
+    if (this.st === St.BodyClose && this.inMessage) {
+      this.finish(ts);
+      return;
+    }
+    if (this.inMessage) this.abort('closed');
+  }
+
+  private gap(n: number): void {
+    switch (this.st) {
+      case St.BodyLength:
+        if (n < this.remaining) {
+          this.remaining -= n;
+          this.counters.bodyGapBytes += n;
+          this.hooks.onBodyGap(n);
+          return;
+        }
+        break;
+      case St.ChunkData:
+        if (n < this.remaining) {
+          this.remaining -= n;
+          this.counters.bodyGapBytes += n;
+          this.hooks.onBodyGap(n);
+          return;
+        }
+        break;
+      case St.BodyClose:
+        this.counters.bodyGapBytes += n;
+        this.hooks.onBodyGap(n);
+        return;
+      case St.Tunnel:
+        return;
+      case St.Resync:
+        this.carry = null; // bytes around the hole are not contiguous
+        return;
+      case St.Head:
+        if (!this.inMessage && this.headLen === 0) break;
+        break;
+      default:
+        break;
+    }
+    this.enterResync();
+  }
+
+  private enterResync(): void {
+    if (this.inMessage) this.abort('desync');
+    this.counters.resyncs++;
+    this.st = St.Resync;
+    this.head = null;
+    this.headLen = 0;
+    this.carry = null;
+    this.lineBuf = '';
+  }
+
+  private abort(why: AbortWhy): void {
+    this.inMessage = false;
+    this.hooks.onAbort(why);
+  }
+
+  private finish(ts: number): void {
+    this.inMessage = false;
+    this.counters.messages++;
+    this.st = St.Head;
+    this.skipLeadingEol = true;
+    this.hooks.onEnd(ts);
+  }
+
+  private consume(buf: Buffer, ts: number): void {
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      switch (this.st) {
+        case St.Head:
+          pos = this.consumeHead(buf, pos, ts);
+          break;
+        case St.BodyLength: {
+          const take = Math.min(this.remaining, len - pos);
+          this.hooks.onBody(buf.subarray(pos, pos + take), ts);
+          pos += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.finish(ts);
+          break;
+        }
+        case St.BodyClose:
+          this.hooks.onBody(buf.subarray(pos), ts);
+          pos = len;
+          break;
+        case St.ChunkSize:
+        case St.Trailers:
+        case St.ChunkDataEnd:
+          pos = this.consumeLine(buf, pos, ts);
+          break;
+        case St.ChunkData: {
+          const take = Math.min(this.remaining, len - pos);
+          this.hooks.onBody(buf.subarray(pos, pos + take), ts);
+          pos += take;
+          this.remaining -= take;
+          if (this.remaining === 0) {
+            this.st = St.ChunkDataEnd;
+            this.lineBuf = '';
+          }
+          break;
+        }
+        case St.Tunnel:
+          return;
+        case St.Resync:
+          pos = this.consumeResync(buf, pos, ts);
+          break;
+      }
+    }
+  }
+
+  /** Accumulate a header block; returns the new position. */
+  private consumeHead(buf: Buffer, pos: number, ts: number): number {
+    if (this.headLen === 0) {
+      // Tolerate stray CRLFs between messages (RFC 9112 §2.2).
+      if (this.skipLeadingEol) {
+        while (pos < buf.length && (buf[pos] === CR || buf[pos] === LF)) pos++;
+        if (pos >= buf.length) return pos;
+      }
+      this.headTs = ts;
+      this.inMessage = true;
+      if (this.head === null) this.head = Buffer.allocUnsafe(1024);
+    }
+    const searchFrom = Math.max(0, this.headLen - 3);
+    const take = Math.min(buf.length - pos, this.limits.maxHeadBytes - this.headLen);
+    if (take <= 0) {
+      this.counters.headTooLarge++;
+      this.inMessage = false;
+      this.hooks.onAbort('head_too_large');
+      this.enterResyncSilently();
+      return pos;
+    }
+    this.ensureHead(this.headLen + take);
+    this.head!.set(buf.subarray(pos, pos + take), this.headLen);
+    const total = this.headLen + take;
+    const end = findHeadEnd(this.head!, searchFrom, total);
+    if (end < 0) {
+      this.headLen = total;
+      return pos + take;
+    }
+    // end = index just past the blank line
+    const consumedHere = end - this.headLen;
+    const blockEnd = blockLength(this.head!, end);
+    const block = this.head!.subarray(0, blockEnd);
+    this.headLen = 0;
+    const parsed = parseHead(block, this.kind);
+    if (this.head!.length > 8192) this.head = null;
+    if (parsed === null) {
+      this.counters.badHeads++;
+      this.inMessage = false;
+      this.hooks.onAbort('bad_head');
+      this.enterResyncSilently();
+      return pos + consumedHere;
+    }
+    if (this.kind === null) {
+      this.kind = parsed.kind;
+      this.hooks.onKind(parsed.kind);
+    }
+    const resynced = this.resynced;
+    this.resynced = false;
+    this.hooks.onHead(parsed, this.headTs, resynced);
+    const mode = this.hooks.bodyModeFor(parsed);
+    const afterHead = pos + consumedHere;
+    switch (mode.type) {
+      case 'none':
+        this.finish(ts);
+        break;
+      case 'length':
+        if (mode.length === 0) this.finish(ts);
+        else {
+          this.st = St.BodyLength;
+          this.remaining = mode.length;
+        }
+        break;
+      case 'chunked':
+        this.st = St.ChunkSize;
+        this.lineBuf = '';
+        break;
+      case 'close':
+        this.st = St.BodyClose;
+        break;
+      case 'tunnel':
+        this.inMessage = false;
+        this.counters.messages++;
+        this.hooks.onEnd(ts);
+        this.st = St.Tunnel;
+        break;
+    }
+    return afterHead;
+  }
+
+  private enterResyncSilently(): void {
+    this.counters.resyncs++;
+    this.st = St.Resync;
+    this.headLen = 0;
+    this.carry = null;
+    this.lineBuf = '';
+  }
+
+  private ensureHead(size: number): void {
+    if (this.head!.length >= size) return;
+    let n = this.head!.length * 2;
+    while (n < size) n *= 2;
+    const next = Buffer.allocUnsafe(Math.min(n, this.limits.maxHeadBytes));
+    this.head!.copy(next, 0, 0, this.headLen);
+    this.head = next;
+  }
+
+  /** Chunk-size lines, the CRLF after chunk data, and trailers. */
+  private consumeLine(buf: Buffer, pos: number, ts: number): number {
+    const lf = buf.indexOf(LF, pos);
+    const stop = lf < 0 ? buf.length : lf;
+    if (this.lineBuf.length + (stop - pos) > 4096) {
+      this.enterResync();
+      return stop;
+    }
+    this.lineBuf += buf.toString('latin1', pos, stop);
+    if (lf < 0) return buf.length;
+    let line = this.lineBuf;
+    this.lineBuf = '';
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const next = lf + 1;
+    if (this.st === St.ChunkDataEnd) {
+      if (line.length !== 0) {
+        this.enterResync();
+        return next;
+      }
+      this.st = St.ChunkSize;
+      return next;
+    }
+    if (this.st === St.Trailers) {
+      if (line.length === 0) this.finish(ts);
+      return next;
+    }
+    // chunk size
+    const semi = line.indexOf(';');
+    const hex = (semi >= 0 ? line.slice(0, semi) : line).trim();
+    if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) {
+      this.enterResync();
+      return next;
+    }
+    const size = parseInt(hex, 16);
+    if (size === 0) this.st = St.Trailers;
+    else {
+      this.st = St.ChunkData;
+      this.remaining = size;
+    }
+    return next;
+  }
+
+  /**
+   * Scan for the next message start. Candidates: a status line "HTTP/1.x DDD" at a line start,
+   * or "METHOD target HTTP/1.x" + EOL. Bytes before it are skipped (and counted).
+   */
+  private consumeResync(buf: Buffer, pos: number, ts: number): number {
+    let scan: Buffer;
+    let carryLen = 0;
+    if (this.carry && this.carry.length > 0) {
+      carryLen = this.carry.length;
+      scan = concat2(this.carry, buf.subarray(pos));
+    } else {
+      scan = buf.subarray(pos);
+    }
+    let from = 0;
+    for (;;) {
+      const hit = scan.indexOf(HTTP1_MARK, from);
+      if (hit < 0) break;
+      const start = this.candidateStart(scan, hit);
+      if (start === -2) break; // need more bytes to decide
+      if (start >= 0) {
+        const skipped = start;
+        this.counters.resyncBytesSkipped += skipped;
+        this.carry = null;
+        this.resynced = true;
+        this.st = St.Head;
+        this.headLen = 0;
+        this.skipLeadingEol = false;
+        if (start < carryLen) {
+          // The message began in carried bytes: feed them as part of this head.
+          const fromCarry = scan.subarray(start, carryLen);
+          const ts0 = this.carryTs;
+          this.consumeHeadSeed(fromCarry, ts0);
+          return pos;
+        }
+        return pos + (start - carryLen);
+      }
+      from = hit + 1;
+    }
+    // Nothing found: keep a tail so a start line split across chunks is still found.
+    const keep = Math.min(scan.length, this.limits.resyncCarryBytes);
+    this.counters.resyncBytesSkipped += scan.length - keep - (carryLen > 0 ? 0 : 0);
+    this.carry = Buffer.from(scan.subarray(scan.length - keep));
+    this.carryTs = ts;
+    return buf.length;
+  }
+
+  /** Start a head with bytes carried over from earlier chunks. */
+  private consumeHeadSeed(seed: Buffer, ts: number): void {
+    let p = 0;
+    while (p < seed.length && this.st === St.Head) p = this.consumeHead(seed, p, ts);
+    if (p < seed.length) this.consume(seed.subarray(p), ts);
+  }
+
+  /** Returns the message start for a "HTTP/1." hit, -1 if not a start, -2 if undecidable yet. */
+  private candidateStart(scan: Buffer, hit: number): number {
+    const lineStart = hit === 0 || scan[hit - 1] === LF;
+    if (lineStart && this.kind !== 'request') {
+      if (hit + 12 > scan.length) return -2;
+      // "HTTP/1.x DDD"
+      const v = scan[hit + 7];
+      if ((v === 0x30 || v === 0x31) && scan[hit + 8] === 0x20 && isDigit(scan[hit + 9]) && isDigit(scan[hit + 10]) && isDigit(scan[hit + 11]))
+        return hit;
+      return -1;
+    }
+    if (this.kind === 'response') return -1;
+    // request: "... HTTP/1.x\r\n" with a valid method at the line start
+    if (hit + 9 > scan.length) return -2;
+    const v = scan[hit + 7];
+    if (!(v === 0x30 || v === 0x31)) return -1;
+    const after = scan[hit + 8];
+    if (!(after === CR || after === LF)) return -1;
+    if (hit === 0 || scan[hit - 1] !== 0x20) return -1;
+    const ls = scan.lastIndexOf(LF, hit - 1);
+    const s = ls < 0 ? 0 : ls + 1;
+    if (hit - s > 8192) return -1;
+    const line = scan.toString('latin1', s, hit - 1);
+    const sp = line.indexOf(' ');
+    if (sp < 0) return -1;
+    if (!METHODS.has(line.slice(0, sp))) return -1;
+    if (line.indexOf(' ', sp + 1) >= 0) return -1;
+    return s;
+  }
+}
+
+function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= 0x30 && b <= 0x39;
+}
+
+/** Find the end of a header block (index just past the blank line), or -1. Accepts CRLF and bare LF. */
+function findHeadEnd(buf: Buffer, from: number, to: number): number {
+  let i = buf.indexOf(LF, from);
+  while (i >= 0 && i < to) {
+    // LF LF  or  LF CR LF
+    if (i + 1 < to && buf[i + 1] === LF) return i + 2;
+    if (i + 2 < to && buf[i + 1] === CR && buf[i + 2] === LF) return i + 3;
+    i = buf.indexOf(LF, i + 1);
+  }
+  return -1;
+}
+
+/** Length of the head block without its terminating blank line. */
+function blockLength(buf: Buffer, end: number): number {
+  let e = end;
+  // strip the final EOL pair
+  if (buf[e - 1] === LF) e--;
+  if (buf[e - 1] === CR) e--;
+  if (buf[e - 1] === LF) e--;
+  if (buf[e - 1] === CR) e--;
+  return e;
+}
