@@ -621,6 +621,10 @@ static __always_inline int exit_io(void *ctx, long ret)
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tgid = pid_tgid >> 32;
 	struct sock *sk = (struct sock *)a.sk;
+	/* A write after the TCP close (e.g. a TLS close_notify) would start a new phantom
+	 * connection: the state is read through CO-RE because it changes under us. */
+	if (!a.is_udp && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
+		return 0;
 	struct conn_state *c = get_or_create_conn(sk, a.is_udp, tgid, now);
 	if (!c)
 		return 0;
@@ -923,7 +927,18 @@ static __always_inline void emit_conn(struct trace_event_raw_inet_sock_set_state
 	else
 		fill_hdr_owner(&e->hdr, LLMSLO_EV_CONN, sizeof(*e), now, c);
 	e->conn_id = c->id;
-	fill_tuple(sk, &e->tuple);
+	/* From the tracepoint's own fields: at CLOSE the socket's port is already cleared. */
+	__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
+	e->tuple.family = ctx->family;
+	e->tuple.lport = ctx->sport;
+	e->tuple.rport = ctx->dport;
+	if (ctx->family == AF_INET6) {
+		__builtin_memcpy(e->tuple.laddr, ctx->saddr_v6, 16);
+		__builtin_memcpy(e->tuple.raddr, ctx->daddr_v6, 16);
+	} else {
+		__builtin_memcpy(e->tuple.laddr, ctx->saddr, 4);
+		__builtin_memcpy(e->tuple.raddr, ctx->daddr, 4);
+	}
 	e->old_state = ctx->oldstate;
 	e->new_state = ctx->newstate;
 	e->protocol = ctx->protocol;

@@ -226,12 +226,17 @@ class Loader : public Napi::ObjectWrap<Loader> {
     RequireOpen(env);
     std::string prog = info[0].As<Napi::String>();
     std::string path = info[1].As<Napi::String>();
-    std::string func = info[2].As<Napi::String>();
+    // The function is given either by name (libbpf resolves it) or as a file offset that the
+    // caller resolved from the ELF symbol table (src/capture/elf.ts).
+    bool by_offset = info[2].IsNumber();
+    std::string func = by_offset ? std::to_string(info[2].As<Napi::Number>().Int64Value()) : info[2].As<Napi::String>().Utf8Value();
+    size_t offset = by_offset ? static_cast<size_t>(info[2].As<Napi::Number>().Int64Value()) : 0;
     bool ret = info[3].As<Napi::Boolean>();
     uint64_t cookie = info[4].As<Napi::Number>().Int64Value();
     struct bpf_program* p = FindProgram(env, prog);
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret, .func_name = func.c_str());
-    struct bpf_link* l = bpf_program__attach_uprobe_opts(p, -1, path.c_str(), 0, &opts);
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = ret,
+                .func_name = by_offset ? nullptr : func.c_str());
+    struct bpf_link* l = bpf_program__attach_uprobe_opts(p, -1, path.c_str(), offset, &opts);
     if (!l) {
       int err = errno;
       throw Napi::Error::New(env, "uprobe " + func + " in " + path + ": " + Errno(err));

@@ -9,7 +9,6 @@ interface CommandEntry {
 }
 
 const commands: Record<string, CommandEntry> = {
-  run: { summary: 'run the node agent (capture -> calls -> metrics, spans, JSONL)', load: () => import('./commands/run.ts') },
   capture: { summary: 'print decoded kernel events live (debugging)', load: () => import('./commands/capture.ts') },
   record: { summary: 'record the raw kernel event stream to a file', load: () => import('./commands/record.ts') },
   replay: { summary: 'feed a recording through the decoding pipeline', load: () => import('./commands/replay.ts') },

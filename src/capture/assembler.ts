@@ -1,0 +1,324 @@
+// Turns decoded kernel records into the per-connection stream the protocol layer consumes
+// (src/capture/stream.ts):
+//   - continuation records of one call are joined into one DataChunk; bytes beyond the payload
+//     cap become `missingAfter` (a gap the parser must skip, never invent);
+//   - TLS plaintext is attributed to its socket connection; records that arrive before their
+//     SSL* is bound wait (bounded) for the TLS_BIND record, or go out on a connection of their own;
+//   - the TLS ClientHello that the kernel ships once per connection yields the SNI server name;
+//   - TCP close, reset and refusal become a close reason.
+import type { RawConn, RawData, RawEvent, RawTcp, RawTlsBind } from './decoder.ts';
+import { formatAddress } from './decoder.ts';
+import { TcpState } from './layout.ts';
+import type { ProcessCache } from './processes.ts';
+import type { CloseReason, ConnectionInfo, StreamSink } from './stream.ts';
+import { parseClientHelloSni } from './tls-hello.ts';
+
+export interface AssemblerOptions {
+  /** The payload cap the kernel used: a message whose captured bytes reach it is complete. */
+  payloadCap: number;
+  processes?: ProcessCache;
+  /** How long unbound TLS records wait for their binding (ns of kernel time). */
+  unboundTtlNs?: number;
+  /** Max bytes held for unbound TLS records across all SSL* (memory bound). */
+  unboundMaxBytes?: number;
+  /** TCP lifecycle, retransmits and resets, for network signals. */
+  onTcpEvent?: (ev: RawConn | RawTcp) => void;
+}
+
+export interface AssemblerStats {
+  chunks: number;
+  continuationRecords: number;
+  incompleteMessages: number;
+  tlsBound: number;
+  tlsUnboundQueued: number;
+  tlsUnboundExpired: number;
+  tlsUnboundDropped: number;
+  sniSeen: number;
+  opens: number;
+  closes: number;
+  connsEvicted: number;
+}
+
+interface ConnState {
+  opened: boolean;
+  tls: boolean;
+  serverName: string | null;
+  resetSent: boolean;
+  resetReceived: boolean;
+  firstCloseSide: 'local' | 'remote' | null;
+  pid: number;
+}
+
+interface PendingMessage {
+  key: string;
+  connId: number;
+  direction: 'egress' | 'ingress';
+  tsNs: number;
+  msgLen: number;
+  parts: Uint8Array[];
+  captured: number;
+  tls: boolean;
+  first: RawData;
+}
+
+interface UnboundQueue {
+  records: RawData[];
+  bytes: number;
+  firstTs: number;
+}
+
+/** Synthetic ids for TLS streams whose socket was never learned (kernel ids stay far below). */
+const SYNTHETIC_BASE = 2 ** 52;
+const MAX_CONNS = 65536;
+
+export class StreamAssembler {
+  readonly stats: AssemblerStats = {
+    chunks: 0, continuationRecords: 0, incompleteMessages: 0, tlsBound: 0, tlsUnboundQueued: 0,
+    tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0,
+  };
+  private readonly conns = new Map<number, ConnState>();
+  private readonly pending = new Map<string, PendingMessage>();
+  private readonly unbound = new Map<string, UnboundQueue>();
+  private readonly syntheticIds = new Map<string, number>();
+  private unboundBytes = 0;
+  private nextSynthetic = SYNTHETIC_BASE;
+  private lastTs = 0;
+  private readonly ttl: number;
+  private readonly unboundMax: number;
+
+  constructor(
+    private readonly sink: StreamSink,
+    private readonly opts: AssemblerOptions,
+  ) {
+    this.ttl = opts.unboundTtlNs ?? 2e9;
+    this.unboundMax = opts.unboundMaxBytes ?? 8 * 1024 * 1024;
+  }
+
+  onEvent(ev: RawEvent): void {
+    if (ev.tsNs > this.lastTs) this.lastTs = ev.tsNs;
+    switch (ev.type) {
+      case 'data':
+        this.onData(ev);
+        break;
+      case 'tls_bind':
+        this.onBind(ev);
+        break;
+      case 'conn':
+        this.onConn(ev);
+        this.opts.onTcpEvent?.(ev);
+        break;
+      case 'retransmit':
+        this.opts.onTcpEvent?.(ev);
+        break;
+      case 'reset': {
+        const c = this.conns.get(ev.connId);
+        if (c) {
+          if (ev.resetDir === 'sent') c.resetSent = true;
+          else c.resetReceived = true;
+        }
+        this.opts.onTcpEvent?.(ev);
+        break;
+      }
+      case 'exec':
+        this.opts.processes?.onExec(ev.pid, ev.comm, ev.filename);
+        break;
+      case 'exit':
+        this.opts.processes?.onExit(ev.pid, ev.comm);
+        break;
+    }
+    if (this.unbound.size) this.expireUnbound(this.lastTs);
+  }
+
+  private conn(connId: number, pid: number): ConnState {
+    let c = this.conns.get(connId);
+    if (!c) {
+      c = { opened: false, tls: false, serverName: null, resetSent: false, resetReceived: false, firstCloseSide: null, pid };
+      this.conns.set(connId, c);
+      if (this.conns.size > MAX_CONNS) {
+        // Connections whose close we never saw (UDP, evicted kernel state): forget the oldest.
+        const oldest = this.conns.keys().next().value;
+        if (oldest !== undefined) this.conns.delete(oldest);
+        this.stats.connsEvicted++;
+      }
+    }
+    return c;
+  }
+
+  private onData(ev: RawData): void {
+    const tls = ev.source !== 'socket';
+    if (tls && ev.connId === 0) {
+      this.queueUnbound(ev);
+      return;
+    }
+    if (!tls && ev.offset === 0 && ev.direction === 'egress' && ev.payload.length > 5 && ev.payload[0] === 0x16 && ev.payload[1] === 3) {
+      // A TLS ClientHello (the only socket payload the kernel ships for TLS connections).
+      const c = this.conn(ev.connId, ev.pid);
+      const sni = parseClientHelloSni(ev.payload);
+      if (sni) {
+        c.serverName = sni;
+        this.stats.sniSeen++;
+      }
+      return;
+    }
+    this.assemble(ev, ev.connId, tls);
+  }
+
+  private assemble(ev: RawData, connId: number, tls: boolean): void {
+    const key = `${connId}:${ev.direction}`;
+    const total = Math.min(ev.msgLen, this.opts.payloadCap);
+    if (ev.offset === 0) {
+      const prev = this.pending.get(key);
+      if (prev) this.finish(prev); // its remaining records were lost
+      if (ev.payload.length >= total) {
+        // Fast path: the whole (capped) message in one record.
+        this.deliver(ev, connId, tls, ev.payload, ev.msgLen - ev.payload.length);
+        return;
+      }
+      this.pending.set(key, {
+        key, connId, direction: ev.direction, tsNs: ev.tsNs, msgLen: ev.msgLen,
+        parts: [ev.payload], captured: ev.payload.length, tls, first: ev,
+      });
+      return;
+    }
+    this.stats.continuationRecords++;
+    const p = this.pending.get(key);
+    if (!p || p.tsNs !== ev.tsNs || p.msgLen !== ev.msgLen || ev.offset !== p.captured) {
+      // A continuation without its start (lost records): keep nothing we cannot place.
+      if (p) this.finish(p);
+      this.stats.incompleteMessages++;
+      return;
+    }
+    p.parts.push(ev.payload);
+    p.captured += ev.payload.length;
+    if (p.captured >= total || ev.payload.length === 0) this.finish(p);
+  }
+
+  private finish(p: PendingMessage): void {
+    this.pending.delete(p.key);
+    if (p.captured < Math.min(p.msgLen, this.opts.payloadCap)) this.stats.incompleteMessages++;
+    const bytes = p.parts.length === 1 ? p.parts[0] : Buffer.concat(p.parts, p.captured);
+    this.deliver(p.first, p.connId, p.tls, bytes, p.msgLen - p.captured);
+  }
+
+  private deliver(ev: RawData, connId: number, tls: boolean, bytes: Uint8Array, missingAfter: number): void {
+    const c = this.conn(connId, ev.pid);
+    if (tls) c.tls = true;
+    if (!c.opened) {
+      c.opened = true;
+      this.stats.opens++;
+      const info: ConnectionInfo = {
+        connId,
+        pid: ev.pid,
+        tid: ev.tid,
+        cgroupId: ev.cgroupId,
+        local: ev.tuple.family ? { address: formatAddress(ev.tuple.family, ev.tuple.laddr), port: ev.tuple.lport } : null,
+        remote: ev.tuple.family ? { address: formatAddress(ev.tuple.family, ev.tuple.raddr), port: ev.tuple.rport } : null,
+        tls,
+        serverName: c.serverName,
+      };
+      this.opts.processes?.get(ev.pid);
+      this.sink.onEvent({ kind: 'open', tsNs: ev.tsNs, conn: info });
+    }
+    this.stats.chunks++;
+    this.sink.onEvent({ kind: 'data', connId, direction: ev.direction, tsNs: ev.tsNs, bytes, missingAfter, tls });
+  }
+
+  // ------------------------------------------------------------------ TLS binding
+
+  private queueUnbound(ev: RawData): void {
+    const key = `${ev.pid}:${ev.sslPtr}`;
+    const synthetic = this.syntheticIds.get(key);
+    if (synthetic !== undefined) {
+      this.assemble(ev, synthetic, true);
+      return;
+    }
+    if (this.unboundBytes + ev.payload.length > this.unboundMax) {
+      this.stats.tlsUnboundDropped++;
+      return;
+    }
+    let q = this.unbound.get(key);
+    if (!q) {
+      q = { records: [], bytes: 0, firstTs: ev.tsNs };
+      this.unbound.set(key, q);
+    }
+    // The payload is a view into a batch buffer: copy so the batch can be freed.
+    q.records.push({ ...ev, payload: Buffer.from(ev.payload) });
+    q.bytes += ev.payload.length;
+    this.unboundBytes += ev.payload.length;
+    this.stats.tlsUnboundQueued++;
+  }
+
+  private onBind(ev: RawTlsBind): void {
+    this.stats.tlsBound++;
+    const key = `${ev.pid}:${ev.sslPtr}`;
+    const c = this.conn(ev.connId, ev.pid);
+    c.tls = true;
+    const q = this.unbound.get(key);
+    if (!q) return;
+    this.unbound.delete(key);
+    this.unboundBytes -= q.bytes;
+    for (const r of q.records) this.assemble({ ...r, connId: ev.connId, tuple: ev.tuple, fd: ev.fd }, ev.connId, true);
+  }
+
+  private expireUnbound(now: number): void {
+    for (const [key, q] of this.unbound) {
+      if (now - q.firstTs < this.ttl) continue;
+      // No socket ever claimed this SSL*: deliver on a connection of its own rather than lose it.
+      this.unbound.delete(key);
+      this.unboundBytes -= q.bytes;
+      this.stats.tlsUnboundExpired++;
+      const id = this.nextSynthetic++;
+      this.syntheticIds.set(key, id);
+      if (this.syntheticIds.size > 4096) {
+        const first = this.syntheticIds.keys().next().value;
+        if (first !== undefined) this.syntheticIds.delete(first);
+      }
+      for (const r of q.records) this.assemble(r, id, true);
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private onConn(ev: RawConn): void {
+    const c = this.conns.get(ev.connId);
+    if (!c) return;
+    if (ev.newState === TcpState.finWait1 && !c.firstCloseSide) c.firstCloseSide = 'local';
+    if (ev.newState === TcpState.closeWait && !c.firstCloseSide) c.firstCloseSide = 'remote';
+    if (ev.newState !== TcpState.close) return;
+    for (const dir of ['egress', 'ingress'] as const) {
+      const p = this.pending.get(`${ev.connId}:${dir}`);
+      if (p) this.finish(p);
+    }
+    let reason: CloseReason = 'close';
+    if (ev.oldState === TcpState.synSent) reason = c.resetReceived ? 'refused' : 'timeout';
+    else if (c.resetReceived) reason = 'reset_received';
+    else if (c.resetSent) reason = 'reset_sent';
+    else if (c.firstCloseSide === 'local') reason = 'local_close';
+    else if (c.firstCloseSide === 'remote') reason = 'remote_close';
+    this.conns.delete(ev.connId);
+    if (c.opened) {
+      this.stats.closes++;
+      this.sink.onEvent({ kind: 'close', connId: ev.connId, tsNs: ev.tsNs, reason });
+    }
+  }
+
+  /** Injects a loss notice (ring buffer drops seen in the kernel counters). */
+  reportLoss(tsNs: number, lostRecords: number): void {
+    if (lostRecords > 0) this.sink.onEvent({ kind: 'loss', tsNs, lostRecords });
+  }
+
+  flush(nowNs: number): void {
+    for (const p of [...this.pending.values()]) this.finish(p);
+    this.expireUnbound(Number.POSITIVE_INFINITY);
+    this.sink.flush(nowNs);
+  }
+
+  /** Latest kernel timestamp seen (replays flush at this time). */
+  get latestTs(): number {
+    return this.lastTs;
+  }
+
+  openConnections(): number {
+    return this.conns.size;
+  }
+}

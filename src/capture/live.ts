@@ -1,0 +1,155 @@
+// Live kernel capture: loads the eBPF object through the native loader, attaches the probes
+// (required ones must succeed, optional ones are reported), discovers TLS targets, and hands raw
+// record batches to listeners (the decoder pipeline, a recorder, or both).
+import { environmentChecks, ensureMounts } from './environment.ts';
+import { EventType, KernelStatNames, Layout } from './layout.ts';
+import { loadNative, type LoaderStats, type NativeLoader } from './native.ts';
+import { TRACEPOINT_PROBES } from './probes.ts';
+import { TlsTargets } from './tls-targets.ts';
+
+export interface LiveCaptureOptions {
+  /** Max payload bytes captured per message (default 16 KiB, max 256 KiB). */
+  payloadCap?: number;
+  /** Ship payloads of every TCP connection, not only HTTP-looking ones. */
+  captureAll?: boolean;
+  /** Ring buffer size in bytes (power of two, default 16 MiB). */
+  ringBytes?: number;
+  /** Extra ports whose connections always ship payloads. */
+  capturePorts?: number[];
+  /** Attach TLS uprobes (default true). */
+  tls?: boolean;
+  tlsRescanIntervalMs?: number;
+  drainIntervalMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface ProbeStatus {
+  program: string;
+  required: boolean;
+  purpose: string;
+  ok: boolean;
+  error?: string;
+}
+
+export class CaptureError extends Error {
+  override name = 'CaptureError';
+}
+
+export const DEFAULT_PAYLOAD_CAP = 16 * 1024;
+export const MAX_PAYLOAD_CAP = 256 * 1024;
+
+export class LiveCapture {
+  readonly probes: ProbeStatus[] = [];
+  readonly tls: TlsTargets | null;
+  private readonly listeners: Array<(batch: Buffer) => void> = [];
+  private closed = false;
+
+  private constructor(
+    private readonly loader: NativeLoader,
+    private readonly opts: LiveCaptureOptions,
+  ) {
+    this.tls = opts.tls === false ? null : new TlsTargets(loader, { rescanIntervalMs: opts.tlsRescanIntervalMs, log: opts.log });
+  }
+
+  /** Checks the host, loads and attaches. Throws CaptureError with a one-line reason. */
+  static open(opts: LiveCaptureOptions = {}): LiveCapture {
+    const mountProblems = ensureMounts();
+    const failing = environmentChecks().find((c) => !c.ok);
+    if (failing) throw new CaptureError(`${failing.name}: ${failing.detail}`);
+    if (mountProblems.length) throw new CaptureError(mountProblems[0]);
+    const cap = opts.payloadCap ?? DEFAULT_PAYLOAD_CAP;
+    if (!Number.isInteger(cap) || cap < 64 || cap > MAX_PAYLOAD_CAP) {
+      throw new CaptureError(`payload cap must be an integer between 64 and ${MAX_PAYLOAD_CAP}, got ${cap}`);
+    }
+    const ring = opts.ringBytes ?? 16 * 1024 * 1024;
+    if (!Number.isInteger(ring) || ring < 4096 || (ring & (ring - 1)) !== 0) {
+      throw new CaptureError(`ring buffer size must be a power of two >= 4096, got ${ring}`);
+    }
+    let native;
+    try {
+      native = loadNative();
+    } catch (err) {
+      throw new CaptureError(err instanceof Error ? err.message : String(err));
+    }
+    const loader = new native.Loader();
+    try {
+      loader.open({ agentTgid: process.pid, payloadCap: cap, captureAll: opts.captureAll ? 1 : 0, ringBytes: ring });
+    } catch (err) {
+      const log = native.takeLibbpfLog().trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+      throw new CaptureError(`${err instanceof Error ? err.message : String(err)}${log ? `: ${log.slice(0, 400)}` : ''}`);
+    }
+    const capture = new LiveCapture(loader, opts);
+    try {
+      capture.attachAll();
+      if (opts.capturePorts?.length) loader.setCapturePorts(opts.capturePorts);
+    } catch (err) {
+      loader.close();
+      throw err;
+    }
+    return capture;
+  }
+
+  private attachAll(): void {
+    for (const p of TRACEPOINT_PROBES) {
+      try {
+        this.loader.attach(p.program);
+        this.probes.push({ ...p, ok: true });
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        this.probes.push({ ...p, ok: false, error });
+        if (p.required) throw new CaptureError(`required probe ${p.program} (${p.purpose}) failed to attach: ${error}`);
+        this.opts.log?.(`optional probe ${p.program} not attached (${p.purpose} unavailable): ${error}`);
+      }
+    }
+  }
+
+  onBatch(listener: (batch: Buffer) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Starts consuming the ring buffer and discovering TLS targets. */
+  start(): void {
+    this.loader.start((batch) => this.dispatch(batch), { drainIntervalMs: this.opts.drainIntervalMs ?? 100 });
+    this.tls?.start();
+  }
+
+  private dispatch(batch: Buffer): void {
+    if (this.tls) {
+      // New processes may bring new TLS targets: a header-only walk, no full decode.
+      for (let off = 0; off + Layout.hdr.size <= batch.length; ) {
+        const size = batch.readUInt32LE(off + Layout.hdr.recordSize);
+        if (size < Layout.hdr.size) break;
+        if (batch.readUInt16LE(off) === EventType.exec) this.tls.onExec(batch.readUInt32LE(off + Layout.hdr.pid));
+        off += (size + 7) & ~7;
+      }
+    }
+    for (const l of this.listeners) l(batch);
+  }
+
+  /** Synchronously delivers whatever is in the ring now. */
+  drain(): number {
+    return this.closed ? 0 : this.loader.drain();
+  }
+
+  stats(): LoaderStats & { kernelByName: Record<string, number> } {
+    const s = this.loader.stats();
+    const kernelByName: Record<string, number> = {};
+    KernelStatNames.forEach((n, i) => (kernelByName[n] = s.kernel[i] ?? 0));
+    return { ...s, kernelByName };
+  }
+
+  programStats(): Record<string, { runCount: number; runTimeNs: number }> {
+    return this.loader.programStats();
+  }
+
+  enableRunTimeStats(): void {
+    this.loader.enableRunTimeStats();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.tls?.close();
+    this.loader.close();
+  }
+}

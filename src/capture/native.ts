@@ -1,0 +1,62 @@
+// Typed access to the native loader addon (native/src/addon.cc).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LoaderOpenOptions {
+  agentTgid?: number;
+  payloadCap?: number;
+  captureAll?: boolean | number;
+  ringBytes?: number;
+}
+
+export interface LoaderStats {
+  kernel: number[];
+  records: number;
+  bytes: number;
+  batches: number;
+  wakeups: number;
+  timerDrains: number;
+  budgetStops: number;
+  links: number;
+}
+
+export interface NativeLoader {
+  open(opts: LoaderOpenOptions): void;
+  programs(): Array<{ name: string; section: string }>;
+  attach(program: string): number;
+  /** `func` is a symbol name or a file offset. */
+  attachUprobe(program: string, binaryPath: string, func: string | number, retprobe: boolean, cookie: number): number;
+  detachLink(id: number): boolean;
+  setCapturePorts(ports: number[]): void;
+  start(onBatch: (batch: Buffer) => void, opts?: { drainIntervalMs?: number }): void;
+  drain(): number;
+  stats(): LoaderStats;
+  programStats(): Record<string, { runCount: number; runTimeNs: number }>;
+  enableRunTimeStats(): void;
+  close(): void;
+}
+
+interface NativeModule {
+  Loader: new () => NativeLoader;
+  eventsVersion: number;
+  libbpfVersion: string;
+  takeLibbpfLog(): string;
+}
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+export const addonPath = join(repoRoot, 'native', 'build', 'Release', 'llmslo_native.node');
+
+let cached: NativeModule | null = null;
+
+/** Loads the addon; throws a one-line error naming the fix when it was not built. */
+export function loadNative(): NativeModule {
+  if (cached) return cached;
+  if (!existsSync(addonPath)) {
+    throw new Error(`native loader not built (${addonPath} missing): run scripts/setup.sh`);
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(addonPath) as NativeModule;
+  return cached;
+}

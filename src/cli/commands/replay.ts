@@ -1,0 +1,74 @@
+// `llmslo replay`: feeds a recording through the same decoding pipeline as live capture.
+import { parseCommandArgs } from '../args.ts';
+import { CliError } from '../errors.ts';
+import { CapturePipeline } from '../../capture/pipeline.ts';
+import { formatRaw, formatStream, rawToJson } from '../../capture/printer.ts';
+import { readRecording, readRecordingHeader, RecordingError } from '../../capture/recording.ts';
+import type { ProcessInfo } from '../../capture/processes.ts';
+import { ProcessCache } from '../../capture/processes.ts';
+
+const HELP = `usage: llmslo replay FILE [--raw] [--json] [--summary]
+
+Decodes a recording made by \`llmslo record\` exactly as live capture would.
+  --raw       print kernel records instead of assembled stream events
+  --json      one JSON object per line
+  --summary   print only the closing counts`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('replay', argv, {
+    raw: { type: 'boolean' },
+    json: { type: 'boolean' },
+    summary: { type: 'boolean' },
+  }, true);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliError('replay: exactly one recording FILE is required', 2);
+  const file = positionals[0];
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  let header;
+  try {
+    header = readRecordingHeader(file);
+  } catch (err) {
+    if (err instanceof RecordingError) throw new CliError(`replay: ${err.message}`);
+    throw err;
+  }
+  // Replays never read this machine's /proc: process names come from the recording.
+  const procs = new ProcessCache(16384, null);
+  const quiet = values.summary;
+  let streamEvents = 0;
+  const pipeline = new CapturePipeline({
+    payloadCap: header.payloadCap,
+    processes: procs,
+    onRaw: values.raw && !quiet ? (ev) => out(values.json ? JSON.stringify(rawToJson(ev)) : formatRaw(ev, procs)) : undefined,
+    sink: {
+      onEvent: (ev) => {
+        streamEvents++;
+        if (values.raw || quiet) return;
+        if (values.json) out(JSON.stringify(ev, (k, v) => (k === 'bytes' && v instanceof Uint8Array ? Buffer.from(v).toString('latin1').slice(0, 256) : v)));
+        else out(formatStream(ev));
+      },
+      flush: () => {},
+    },
+  });
+  let error: string | null = null;
+  let frames = 0;
+  try {
+    frames = readRecording(file, {
+      onBatch: (b) => pipeline.feedBatch(b),
+      onMeta: (m) => {
+        const procsMeta = (m as { processes?: ProcessInfo[] }).processes;
+        if (Array.isArray(procsMeta)) procs.seed(procsMeta.filter((p) => p && typeof p.pid === 'number'));
+      },
+    }).frames;
+  } catch (err) {
+    if (!(err instanceof RecordingError)) throw err;
+    error = err.message;
+  }
+  pipeline.flush(Math.max(header.monoNsAtStart, pipeline.assembler.latestTs));
+  const d = pipeline.decoder;
+  console.error(`llmslo: replayed ${frames} frames, ${d.records} records (${d.badRecords} undecodable, ${d.unknownTypes} unknown), ${streamEvents} stream events, ${pipeline.assembler.stats.chunks} chunks`);
+  if (error) throw new CliError(`replay: ${error}`);
+  return 0;
+}
