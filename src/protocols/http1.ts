@@ -225,18 +225,24 @@ export class Http1Parser {
   private gap(n: number): void {
     switch (this.st) {
       case St.BodyLength:
-        if (n < this.remaining) {
+        // The hole is inside this body (framing still known): skip it.
+        if (n <= this.remaining) {
           this.remaining -= n;
           this.counters.bodyGapBytes += n;
           this.hooks.onBodyGap(n);
+          if (this.remaining === 0) this.finish(this.lastTs);
           return;
         }
         break;
       case St.ChunkData:
-        if (n < this.remaining) {
+        if (n <= this.remaining) {
           this.remaining -= n;
           this.counters.bodyGapBytes += n;
           this.hooks.onBodyGap(n);
+          if (this.remaining === 0) {
+            this.st = St.ChunkDataEnd;
+            this.lineBuf = '';
+          }
           return;
         }
         break;
@@ -518,34 +524,38 @@ export class Http1Parser {
     if (p < seed.length) this.consume(seed.subarray(p), ts);
   }
 
-  /** Returns the message start for a "HTTP/1." hit, -1 if not a start, -2 if undecidable yet. */
+  /**
+   * Returns the message start for a "HTTP/1." hit, -1 if it is not one, -2 if undecidable yet.
+   * A message may begin right after the previous body's last byte (no line break), so the
+   * candidate is validated by its own shape, not by what precedes it.
+   */
   private candidateStart(scan: Buffer, hit: number): number {
-    const lineStart = hit === 0 || scan[hit - 1] === LF;
-    if (lineStart && this.kind !== 'request') {
-      if (hit + 12 > scan.length) return -2;
-      // "HTTP/1.x DDD"
+    if (this.kind !== 'request') {
+      if (hit + 13 > scan.length) return -2;
+      // "HTTP/1.x DDD" followed by a space or a line end
       const v = scan[hit + 7];
-      if ((v === 0x30 || v === 0x31) && scan[hit + 8] === 0x20 && isDigit(scan[hit + 9]) && isDigit(scan[hit + 10]) && isDigit(scan[hit + 11]))
+      const after = scan[hit + 12];
+      if ((v === 0x30 || v === 0x31) && scan[hit + 8] === 0x20 && isDigit(scan[hit + 9]) && isDigit(scan[hit + 10]) && isDigit(scan[hit + 11]) && (after === 0x20 || after === CR || after === LF))
         return hit;
-      return -1;
+      if (this.kind === 'response') return -1;
     }
-    if (this.kind === 'response') return -1;
-    // request: "... HTTP/1.x\r\n" with a valid method at the line start
+    // request: "METHOD target HTTP/1.x" + line end
     if (hit + 9 > scan.length) return -2;
     const v = scan[hit + 7];
     if (!(v === 0x30 || v === 0x31)) return -1;
     const after = scan[hit + 8];
     if (!(after === CR || after === LF)) return -1;
-    if (hit === 0 || scan[hit - 1] !== 0x20) return -1;
-    const ls = scan.lastIndexOf(LF, hit - 1);
-    const s = ls < 0 ? 0 : ls + 1;
-    if (hit - s > 8192) return -1;
-    const line = scan.toString('latin1', s, hit - 1);
-    const sp = line.indexOf(' ');
-    if (sp < 0) return -1;
-    if (!METHODS.has(line.slice(0, sp))) return -1;
-    if (line.indexOf(' ', sp + 1) >= 0) return -1;
-    return s;
+    if (hit < 3 || scan[hit - 1] !== 0x20) return -1;
+    const sp = scan.lastIndexOf(0x20, hit - 2);
+    if (sp < 1 || hit - sp > 8192) return -1;
+    const target = scan.toString('latin1', sp + 1, hit - 1);
+    if (target.length === 0 || /[\s\x00-\x1f]/.test(target)) return -1;
+    // the method is the run of capitals just before the space; body bytes may precede it
+    let ms = sp;
+    while (ms > 0 && sp - ms < 7 && scan[ms - 1]! >= 0x41 && scan[ms - 1]! <= 0x5a) ms--;
+    const run = scan.toString('latin1', ms, sp);
+    for (const m of METHODS) if (run.endsWith(m)) return sp - m.length;
+    return -1;
   }
 }
 

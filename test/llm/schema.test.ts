@@ -1,0 +1,71 @@
+// Every record the pipeline emits validates against the JSON Schemas in schemas/.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv';
+import { asServerSide, fixtureEvents, loadFixtures, resplit, run } from './wire.ts';
+import type { CallRecord } from '../../src/llm/records.ts';
+
+const Ajv2020 = Ajv2020Module as unknown as typeof Ajv2020Module.default;
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+const load = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as object);
+const validators: Record<string, ValidateFunction> = {
+  'llmslo.llm_call/v1': load('llmslo.llm_call.v1.json'),
+  'llmslo.retrieval_call/v1': load('llmslo.retrieval_call.v1.json'),
+};
+
+export function assertValid(r: CallRecord): void {
+  const v = validators[r.schema];
+  assert.ok(v, `unknown schema ${r.schema}`);
+  assert.ok(v(r), `${r.schema}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(r)}`);
+}
+
+describe('JSON Schemas', () => {
+  const fixtures = loadFixtures();
+  test('every fixture record validates (client side, server side, excerpts on, estimation off)', () => {
+    let n = 0;
+    for (const fx of fixtures) {
+      for (const evs of [fixtureEvents(fx), asServerSide(fixtureEvents(fx))]) {
+        for (const opts of [{}, { keepExcerpts: { maxChars: 40 } }, { estimateTokens: false }]) {
+          for (const r of run(evs, opts).records) {
+            assertValid(r);
+            n++;
+          }
+        }
+      }
+    }
+    assert.ok(n >= fixtures.length * 6);
+  });
+  test('partial records (truncated captures) validate too', () => {
+    let n = 0;
+    for (const fx of fixtures) {
+      const evs = fixtureEvents(fx);
+      // cut every response body write short and report the rest as missing
+      let seenHead = false;
+      const cut = evs.map((e) => {
+        if (e.kind !== 'data' || e.direction !== 'ingress') return e;
+        if (!seenHead) {
+          seenHead = true;
+          return e;
+        }
+        return e.bytes.length > 20 ? { ...e, bytes: e.bytes.subarray(0, e.bytes.length - 7), missingAfter: 7 } : e;
+      });
+      for (const r of run(resplit(cut, (len) => [len >> 1])).records) {
+        assertValid(r);
+        assert.equal(r.partial, true);
+        n++;
+      }
+    }
+    assert.ok(n > 0);
+  });
+  test('the schema rejects a record with an unknown error class', () => {
+    const r = run(fixtureEvents(fixtures.find((f) => f.name === 'openai_chat_stream_usage')!)).records[0]!;
+    const v = validators['llmslo.llm_call/v1']!;
+    assert.ok(v(r));
+    assert.equal(v({ ...r, 'error.type': 'weird' }), false);
+    const { time: _t, ...noTime } = r;
+    assert.equal(v(noTime), false);
+  });
+});
