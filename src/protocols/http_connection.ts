@@ -96,6 +96,8 @@ interface Exchange {
 }
 
 const METHOD_START = /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|CONNECT|TRACE) /;
+const METHOD_PREFIXES = ['GET ', 'POST ', 'PUT ', 'DELETE ', 'PATCH ', 'HEAD ', 'OPTIONS ', 'CONNECT ', 'TRACE '];
+const HTTP_PREFIX = 'HTTP/1.';
 
 function looksLikeMessageStart(u8: Uint8Array): 'http' | 'other' | 'resync' | 'wait' {
   if (u8.length === 0) return 'wait';
@@ -106,7 +108,8 @@ function looksLikeMessageStart(u8: Uint8Array): 'http' | 'other' | 'resync' | 'w
   if (head.startsWith('PRI * HTTP/2.0')) return 'other';
   if (head.startsWith('HTTP/1.')) return 'http';
   if (METHOD_START.test(head)) return 'http';
-  if (u8.length < 8 && /^[A-Z]*$/.test(head)) return 'wait';
+  // Too short to tell: a prefix of a status line or of "METHOD ".
+  if (head.length < 8 && (HTTP_PREFIX.startsWith(head) || METHOD_PREFIXES.some((m) => m.startsWith(head)))) return 'wait';
   return 'resync';
 }
 
