@@ -251,7 +251,8 @@ function objective(ctx: Ctx, raw: Raw, path: Path, percentKey: string, ratioKey:
       ctx.error([...path, percentKey], `must be a percentage in (0, 100), got ${describe(p)}`);
       return undefined;
     }
-    return p / 100;
+    // 99.9 / 100 is 0.9990000000000001 in float64; round to the decimal the author meant.
+    return Number((p / 100).toPrecision(15));
   }
   if (r !== undefined) {
     if (typeof r !== 'number' || !(r > 0 && r < 1)) {
@@ -621,7 +622,7 @@ export function parseSloSources(sources: SourceText[]): LoadResult {
       const ctx = new Ctx(file, doc, lines, prefix, issues);
       if (doc.errors.length > 0) {
         for (const e of doc.errors) {
-          const pos = e.linePos?.[0];
+          const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
           issues.push({ file, line: pos?.line, col: pos?.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` });
         }
         return;
