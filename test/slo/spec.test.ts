@@ -75,8 +75,8 @@ slos:
     assert.equal(by.req!.sli.type === 'request_latency' && by.req!.sli.threshold, 1.5);
     assert.equal(by.retr!.sli.source, 'retrieval_call');
     assert.equal(by['req-avail']!.sli.source, 'server_request');
-    assert.deepEqual((by['llm-lat']!.sli.type === 'availability' ? [] : [by['llm-lat']!.sli.field]), ['duration_s']);
-    assert.deepEqual(by.ttft!.sli.type !== 'availability' && by.ttft!.sli.field, 'ttft_s');
+    assert.equal(by['llm-lat']!.sli.type === 'llm_latency' ? by['llm-lat']!.sli.field : '', 'duration_s');
+    assert.equal(by.ttft!.sli.type === 'ttft' ? by.ttft!.sli.field : '', 'ttft_s');
     assert.deepEqual([...(r.slos.find((s) => s.sli.type === 'availability' && s.name === 'req-avail')!.sli as { badErrorTypes: string[] }).badErrorTypes], [...DEFAULT_BAD_ERROR_TYPES]);
   });
 
