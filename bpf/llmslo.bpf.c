@@ -856,13 +856,39 @@ static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_pt
 			struct pending_bind pb = { .ssl = a.ssl, .ts = now };
 			bpf_map_update_elem(&pending_write_bind, &pid_tgid, &pb, BPF_ANY);
 		}
-		if (is_write) {
-			/* Memory BIO: SSL_write always consumes everything; emit now, no uretprobe. */
-			emit_tls_data(ctx, now, tgid, a.ssl, a.buf, (__u32)a.num, LLMSLO_DIR_EGRESS, source, sys);
-			return 0;
-		}
+		/* Node's SSL_write fails (-1, want-read) while the handshake is still running and
+		 * is retried later with the same bytes, and no syscall nests inside it (memory BIO):
+		 * only its return value says whether the bytes were taken, so writes to Node targets
+		 * are finished by ssl_write_return. */
 	}
 	bpf_map_update_elem(&active_ssl, &pid_tgid, &a, BPF_ANY);
+	return 0;
+}
+
+/* Node targets only: SSL_write/SSL_write_ex return (see ssl_entry). */
+static __always_inline int handle_ssl_write_return(struct pt_regs *ctx, bool ex)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ssl_args *ap = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
+	if (!ap)
+		return 0;
+	stat_add(LLMSLO_STAT_SSL_RET_HITS, 1);
+	struct ssl_args a = *ap;
+	bpf_map_delete_elem(&active_ssl, &pid_tgid);
+	if (a.sys != LLMSLO_SYS_SSL_WRITE && a.sys != LLMSLO_SYS_SSL_WRITE_EX)
+		return 0;
+	int rc = (int)PT_REGS_RC(ctx);
+	__u64 n = 0;
+	if (ex) {
+		if (rc != 1 || !a.len_ptr || bpf_probe_read_user(&n, sizeof(n), (void *)a.len_ptr))
+			return 0;
+	} else {
+		if (rc <= 0)
+			return 0;
+		n = rc;
+	}
+	/* Timestamp: the entry time, when the bytes were handed to the TLS layer. */
+	emit_tls_data(ctx, a.ts, pid_tgid >> 32, a.ssl, a.buf, (__u32)n, LLMSLO_DIR_EGRESS, a.source, a.sys);
 	return 0;
 }
 
@@ -898,7 +924,13 @@ SEC("uprobe")
 int ssl_write_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_WRITE, 0); }
 
 SEC("uprobe")
-int ssl_write_ex_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_WRITE_EX, 0); }
+int ssl_write_ex_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_WRITE_EX, PT_REGS_PARM4(ctx)); }
+
+SEC("uretprobe")
+int ssl_write_return(struct pt_regs *ctx) { return handle_ssl_write_return(ctx, false); }
+
+SEC("uretprobe")
+int ssl_write_ex_return(struct pt_regs *ctx) { return handle_ssl_write_return(ctx, true); }
 
 SEC("uprobe")
 int ssl_read_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_READ, 0); }
@@ -932,12 +964,13 @@ static __always_inline void emit_conn(struct trace_event_raw_inet_sock_set_state
 	e->tuple.family = ctx->family;
 	e->tuple.lport = ctx->sport;
 	e->tuple.rport = ctx->dport;
+	/* Verifier: ctx fields cannot be copied through a derived ctx pointer; probe-read them. */
 	if (ctx->family == AF_INET6) {
-		__builtin_memcpy(e->tuple.laddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(e->tuple.raddr, ctx->daddr_v6, 16);
+		bpf_probe_read_kernel(e->tuple.laddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(e->tuple.raddr, 16, ctx->daddr_v6);
 	} else {
-		__builtin_memcpy(e->tuple.laddr, ctx->saddr, 4);
-		__builtin_memcpy(e->tuple.raddr, ctx->daddr, 4);
+		bpf_probe_read_kernel(e->tuple.laddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(e->tuple.raddr, 4, ctx->daddr);
 	}
 	e->old_state = ctx->oldstate;
 	e->new_state = ctx->newstate;

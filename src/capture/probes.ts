@@ -40,6 +40,8 @@ export interface UprobeSpec {
   retprobe: boolean;
   /** At least one of SSL_write/SSL_read must attach for a target to count. */
   core: boolean;
+  /** Attach only to this kind of target. */
+  only?: 'libssl' | 'node';
 }
 
 export const TLS_UPROBES: readonly UprobeSpec[] = [
@@ -49,6 +51,10 @@ export const TLS_UPROBES: readonly UprobeSpec[] = [
   { func: 'SSL_write_ex', program: 'ssl_write_ex_entry', retprobe: false, core: false },
   { func: 'SSL_read_ex', program: 'ssl_read_ex_entry', retprobe: false, core: false },
   { func: 'SSL_read_ex', program: 'ssl_read_ex_return', retprobe: true, core: false },
+  // Node (memory BIOs): no syscall nests in SSL_write, so its return value confirms the write.
+  // With a shared libssl the nested write() syscall confirms it instead: no return probe.
+  { func: 'SSL_write', program: 'ssl_write_return', retprobe: true, core: false, only: 'node' },
+  { func: 'SSL_write_ex', program: 'ssl_write_ex_return', retprobe: true, core: false, only: 'node' },
 ];
 
 export const TLS_FUNCTIONS = [...new Set(TLS_UPROBES.map((u) => u.func))];

@@ -169,6 +169,7 @@ export class TlsTargets {
     const target: TlsTarget = { key: fk.key, path, kind, examplePid: pid, attached: [], failed: [] };
     const cookie = kind === 'libssl' ? Source.libssl : Source.node;
     for (const u of TLS_UPROBES) {
+      if (u.only && u.only !== kind) continue;
       const off = offsets.get(u.func);
       const label = `${u.func}${u.retprobe ? ':return' : ''}`;
       if (off === undefined) {
