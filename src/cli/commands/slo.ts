@@ -146,7 +146,7 @@ async function evalRecords(argv: string[]): Promise<number> {
   const dropped = Object.entries(st.dropped).map(([k, v]) => `${k}=${v}`).join(' ');
   console.error(
     `llmslo slo eval: ${st.records} records, ${st.counted} counted, ${st.unmatched} matched no SLO` +
-      (dropped ? `, dropped ${dropped}` : '') + (badJson ? `, ${badJson} lines not JSON (first: ${firstBad})` : '') + `; ${alerts} alert events`,
+      (dropped ? `, dropped ${dropped}` : '') + (badJson ? `, ${badJson} not JSON (first: ${firstBad})` : '') + `; ${alerts} alert events`,
   );
   return 0;
 }
