@@ -1,0 +1,103 @@
+// Stream assembly on synthetic kernel records (no root needed): continuation joining, payload
+// caps as gaps, TLS records waiting for their binding, SNI, close reasons, memory bounds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CapturePipeline } from '../../src/capture/pipeline.ts';
+import { encodeConn, encodeData, encodeTlsBind } from '../../src/capture/encoder.ts';
+import { parseClientHelloSni } from '../../src/capture/tls-hello.ts';
+import type { StreamEvent, DataChunk } from '../../src/capture/stream.ts';
+
+function pipe(payloadCap = 16384) {
+  const events: StreamEvent[] = [];
+  const p = new CapturePipeline({ payloadCap, sink: { onEvent: (e) => events.push(e), flush: () => {} }, processes: undefined });
+  return { p, events, data: () => events.filter((e): e is DataChunk => e.kind === 'data') };
+}
+
+const tuple = { lport: 40000, rport: 8080 };
+
+test('continuation records of one call are joined; bytes past the cap become a gap', () => {
+  const { p, data } = pipe(8192);
+  const body = Buffer.alloc(10000, 'a');
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'ingress', msgLen: 10000, offset: 0, payload: body.subarray(0, 4096) }),
+    encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'ingress', msgLen: 10000, offset: 4096, payload: body.subarray(4096, 8192) }),
+  ]));
+  const d = data();
+  assert.equal(d.length, 1);
+  assert.equal(d[0].bytes.length, 8192);
+  assert.equal(d[0].missingAfter, 10000 - 8192);
+  assert.equal(d[0].tsNs, 100);
+});
+
+test('a continuation whose start was lost is dropped, and the next message still arrives', () => {
+  const { p, data } = pipe();
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'ingress', msgLen: 9000, offset: 4096, payload: Buffer.alloc(4096) }),
+    encodeData({ tsNs: 200, pid: 7, connId: 1, tuple, direction: 'ingress', payload: 'HTTP/1.1 200 OK\r\n\r\n' }),
+  ]));
+  assert.equal(data().length, 1);
+  assert.equal(Buffer.from(data()[0].bytes).toString(), 'HTTP/1.1 200 OK\r\n\r\n');
+  assert.equal(p.assembler.stats.incompleteMessages, 1);
+});
+
+test('TLS records before their binding wait for it and land on the bound connection in order', () => {
+  const { p, events } = pipe();
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 10, pid: 9, connId: 0, sslPtr: 0xabc, tuple: { lport: 0, rport: 0, family: 0 }, direction: 'egress', source: 'node', payload: 'POST /v1/messages HTTP/1.1\r\n' }),
+    encodeTlsBind({ tsNs: 11, pid: 9, sslPtr: 0xabc, connId: 5, tuple: { lport: 5555, rport: 443 } }),
+    encodeData({ tsNs: 12, pid: 9, connId: 5, sslPtr: 0xabc, tuple: { lport: 5555, rport: 443 }, direction: 'ingress', source: 'node', payload: 'HTTP/1.1 200 OK\r\n' }),
+  ]));
+  const kinds = events.map((e) => (e.kind === 'data' ? `${e.kind}:${e.direction}:${e.connId}` : `${e.kind}`));
+  assert.deepEqual(kinds, ['open', 'data:egress:5', 'data:ingress:5']);
+  const open = events[0];
+  assert.ok(open.kind === 'open');
+  assert.equal(open.conn.tls, true);
+  assert.equal(open.conn.remote?.port, 443);
+});
+
+test('unbound TLS records that never get a binding are delivered on their own connection, not lost', () => {
+  const { p, data } = pipe();
+  p.feedBatch(encodeData({ tsNs: 10, pid: 9, connId: 0, sslPtr: 0xdef, tuple: { lport: 0, rport: 0, family: 0 }, direction: 'egress', source: 'libssl', payload: 'GET / HTTP/1.1\r\n\r\n' }));
+  assert.equal(data().length, 0);
+  p.feedBatch(encodeConn({ tsNs: 10 + 3e9, pid: 1, connId: 77, tuple, oldState: 7, newState: 2 }));
+  assert.equal(data().length, 1);
+  assert.ok(data()[0].connId >= 2 ** 52);
+  assert.equal(p.assembler.stats.tlsUnboundExpired, 1);
+});
+
+test('unbound TLS memory is bounded', () => {
+  const events: StreamEvent[] = [];
+  const p = new CapturePipeline({ payloadCap: 16384, unboundMaxBytes: 10_000, sink: { onEvent: (e) => events.push(e), flush: () => {} } });
+  for (let i = 0; i < 100; i++) {
+    p.feedBatch(encodeData({ tsNs: 10 + i, pid: 9, connId: 0, sslPtr: 0x1000 + i, tuple: { lport: 0, rport: 0, family: 0 }, direction: 'egress', source: 'node', payload: Buffer.alloc(1000) }));
+  }
+  assert.ok(p.assembler.stats.tlsUnboundDropped >= 90);
+});
+
+test('close reasons: peer reset, local close, refused', () => {
+  const { p, events } = pipe();
+  const open = (connId: number) => encodeData({ tsNs: 1, pid: 3, connId, tuple, direction: 'egress', payload: 'GET / HTTP/1.1\r\n\r\n' });
+  p.feedBatch(Buffer.concat([
+    open(1), encodeConn({ tsNs: 2, pid: 3, connId: 1, tuple, oldState: 1, newState: 4 }), encodeConn({ tsNs: 3, pid: 3, connId: 1, tuple, oldState: 4, newState: 7 }),
+    open(2), encodeConn({ tsNs: 2, pid: 3, connId: 2, tuple, oldState: 1, newState: 8 }), encodeConn({ tsNs: 3, pid: 3, connId: 2, tuple, oldState: 8, newState: 7 }),
+  ]));
+  const closes = events.filter((e) => e.kind === 'close').map((e) => (e.kind === 'close' ? `${e.connId}:${e.reason}` : ''));
+  assert.deepEqual(closes, ['1:local_close', '2:remote_close']);
+});
+
+test('SNI is read from a real ClientHello and junk yields null', async () => {
+  const { connect } = await import('node:tls');
+  const { createServer } = await import('node:net');
+  // Capture the ClientHello Node's TLS stack sends, with a fake server that only records.
+  const hello = await new Promise<Buffer>((resolve) => {
+    const srv = createServer((s) => s.once('data', (d) => { resolve(d); s.destroy(); srv.close(); }));
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      const c = connect({ host: '127.0.0.1', port, servername: 'api.openai.example' });
+      c.on('error', () => {});
+    });
+  });
+  assert.equal(parseClientHelloSni(hello), 'api.openai.example');
+  for (let i = 0; i < hello.length; i += 7) assert.doesNotThrow(() => parseClientHelloSni(hello.subarray(0, i)));
+  assert.equal(parseClientHelloSni(Buffer.from('GET / HTTP/1.1\r\n')), null);
+});
