@@ -109,6 +109,8 @@ export class SimProvider {
     const t0 = monoMs();
     for (const f of opts.profile.faults) this.faults.add(f, t0);
     this.truth = new JsonlSink(opts.truthPath ?? null);
+    // The tokenizer builds its tables on first use: pay that at start, not on request one.
+    countInputTokens('warm up the tokenizer');
     // Random-length obfuscation strings, precomputed: like OpenAI's, they vary chunk sizes.
     this.obfuscations = Array.from({ length: 64 }, () => this.rng.hex(1 + Math.floor(this.rng.next() * 15)).replace(/^(.)/, (c) => c.toUpperCase()));
   }
@@ -293,8 +295,8 @@ export class SimProvider {
     const headerCtx = () => ({ requestId, processingMs: monoMs() - receivedMs, rate });
     const errCtx = { model: call.model, requestId, inputTokens, contextWindow: p.context_window, retryAfterS: fault?.retry_after_s ?? 2, status: fault?.status };
 
-    const immediate = async (kind: ErrorKind, f: ActiveFault | null) => {
-      rec.fault = f?.fault ?? null;
+    const immediate = async (kind: ErrorKind, f: ActiveFault | null, label: string | null = null) => {
+      rec.fault = f?.fault ?? label;
       rec.fault_id = f?.id ?? null;
       rec.expected_error_type = kind === 'bad_request' ? 'bad_request' : EXPECTED_ERROR[kind] ?? kind;
       await this.wheel.sleep(sample(p.headers_ms, this.rng));
@@ -308,10 +310,10 @@ export class SimProvider {
 
     // Queue for a slot on the model's server.
     const slots = this.slotsFor(call.model, p);
+    const queuedAt = monoMs();
     const ticket = slots.acquire();
     if (!ticket) {
-      rec.fault = 'queue_full';
-      return immediate('overloaded', null);
+      return immediate('overloaded', null, 'queue_full');
     }
     const cancelWait = new Promise<void>((resolve) => closeWaiters.push(resolve));
     await Promise.race([ticket.granted, cancelWait]);
@@ -320,7 +322,7 @@ export class SimProvider {
       return this.finishRecord(rec, 'client_closed');
     }
     rec.slot = stamp();
-    rec.queue_ms = rec.slot.wall_ms - received.wall_ms;
+    rec.queue_ms = Math.round((monoMs() - queuedAt) * 1000) / 1000;
     if (fault) {
       rec.fault = fault.fault;
       rec.fault_id = fault.id;

@@ -75,7 +75,8 @@ describe('official SDKs against the simulator', () => {
     }
     assert.ok(done?.usage);
     assert.deepEqual(seqs, seqs.map((_, i) => i), 'sequence numbers count up from 0');
-    assert.equal(done.output_text, deltas);
+    const item = done.output[0];
+    assert.equal(item.type === 'message' && item.content[0].type === 'output_text' ? item.content[0].text : null, deltas);
     seen.push({ id: request_id, input: done.usage.input_tokens, output: done.usage.output_tokens, text: deltas });
   });
 
