@@ -105,6 +105,8 @@ interface SloRuntime {
   severities: { severity: string; forMs: number }[];
   alerts: Map<string, AlertState>;
   burnWindowsMs: number[];
+  /** Monotonic event counts since start, exported as llmslo_slo_events_total. */
+  totals: { good: number; bad: number };
 }
 
 export type DropReason = 'not_an_object' | 'unknown_schema' | 'bad_time' | 'too_old' | 'future';
@@ -128,7 +130,7 @@ export class SloEngine {
   readonly stats = { records: 0, counted: 0, unmatched: 0, dropped: {} as Partial<Record<DropReason, number>> };
 
   constructor(specs: SloSpec[], opts: SloEngineOptions = {}) {
-    this.metrics = opts.registry ? new SloMetrics(opts.registry) : null;
+    this.metrics = opts.registry ? new SloMetrics(opts.registry, () => this.slos.map((s) => ({ slo: s.spec.name, ...s.totals }))) : null;
     this.onAlert = opts.onAlert;
     this.slos = specs.map((spec) => {
       const geometry = geometryFor(spec);
@@ -142,6 +144,7 @@ export class SloEngine {
         fine: new BucketRing(geometry.bucketMs, Math.ceil(geometry.fineSpanMs / geometry.bucketMs) + 1),
         coarse: geometry.coarseMs ? new BucketRing(geometry.coarseMs, Math.ceil(spec.periodMs / geometry.coarseMs) + 1) : null,
         alerts: new Map(severities.map((s) => [s.severity, INACTIVE])),
+        totals: { good: 0, bad: 0 },
       };
     });
   }
@@ -190,7 +193,7 @@ export class SloEngine {
         tooOld = true;
         continue;
       }
-      this.metrics?.events.inc({ slo: s.spec.name, result: verdict });
+      s.totals[verdict]++;
       counted++;
     }
     if (counted > 0) this.stats.counted++;

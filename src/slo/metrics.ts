@@ -14,9 +14,25 @@ export class SloMetrics {
   readonly alertTransitions: Counter<'slo' | 'severity' | 'state'>;
   readonly dropped: Counter<'reason'>;
 
-  constructor(registry: Registry) {
+  /**
+   * `eventTotals` returns the engine's own monotonic counts; they are copied into the counter at
+   * scrape time, so the hot path (one call per SLO per record) never touches prom-client.
+   */
+  constructor(registry: Registry, eventTotals: () => Iterable<{ slo: string; good: number; bad: number }>) {
     const registers = [registry];
-    this.events = new Counter({ name: EVENTS_METRIC, help: 'SLI events counted per SLO, by result (good or bad).', labelNames: ['slo', 'result'], registers });
+    this.events = new Counter({
+      name: EVENTS_METRIC,
+      help: 'SLI events counted per SLO, by result (good or bad).',
+      labelNames: ['slo', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of eventTotals()) {
+          this.inc({ slo: t.slo, result: 'good' }, t.good);
+          this.inc({ slo: t.slo, result: 'bad' }, t.bad);
+        }
+      },
+    });
     this.objective = new Gauge({ name: 'llmslo_slo_objective_ratio', help: 'SLO objective as a ratio of good events.', labelNames: ['slo'], registers });
     this.budgetRemaining = new Gauge({ name: 'llmslo_slo_error_budget_remaining_ratio', help: 'Share of the error budget left over the SLO period (negative once overspent).', labelNames: ['slo'], registers });
     this.burnRate = new Gauge({ name: 'llmslo_slo_burn_rate', help: 'Error-budget burn rate over a window (absent while the window holds no events).', labelNames: ['slo', 'window'], registers });
@@ -25,10 +41,8 @@ export class SloMetrics {
     this.dropped = new Counter({ name: 'llmslo_slo_records_dropped_total', help: 'Records the SLO engine could not use, by reason.', labelNames: ['reason'], registers });
   }
 
-  /** Creates every series of an SLO at zero, so rate() over good and bad exists before the first bad event. */
+  /** Sets an SLO's gauges to their starting values (its event series always exist, at zero before the first event). */
   initSlo(slo: string, objective: number, severities: string[]): void {
-    this.events.inc({ slo, result: 'good' }, 0);
-    this.events.inc({ slo, result: 'bad' }, 0);
     this.objective.set({ slo }, objective);
     this.budgetRemaining.set({ slo }, 1);
     for (const severity of severities) this.alertFiring.set({ slo, severity }, 0);

@@ -48,6 +48,7 @@ export const SELECTOR_FIELDS = {
   collection: 'db.collection.name',
 } as const;
 export type SelectorKey = keyof typeof SELECTOR_FIELDS;
+const SELECTOR_ENTRIES = Object.entries(SELECTOR_FIELDS) as [SelectorKey, string][];
 
 /** Numeric SLI values a threshold SLI can compare. */
 export type ValueField = 'ttft_s' | 'tpot_s' | 'duration_s' | 'output_tokens_per_s';
@@ -69,11 +70,17 @@ const SOURCES: Record<string, RecordSource> = {
   [SERVER_REQUEST_SCHEMA]: 'server_request',
 };
 
+const PATH_CACHE = new Map<string, string[]>();
+
 /** Reads a flat dotted key, falling back to the nested form (`k8s: {namespace: {name}}`) some exporters use. */
 function field(rec: Record<string, unknown>, dotted: string): unknown {
-  if (dotted in rec) return rec[dotted];
+  const flat = rec[dotted];
+  if (flat !== undefined) return flat;
+  let parts = PATH_CACHE.get(dotted);
+  if (!parts) PATH_CACHE.set(dotted, (parts = dotted.split('.')));
+  if (parts.length === 1) return undefined;
   let cur: unknown = rec;
-  for (const part of dotted.split('.')) {
+  for (const part of parts) {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
@@ -108,7 +115,7 @@ export function normalizeRecord(input: unknown): NormalizeResult {
   }
 
   const labels: Partial<Record<SelectorKey, string>> = {};
-  for (const [key, name] of Object.entries(SELECTOR_FIELDS) as [SelectorKey, string][]) {
+  for (const [key, name] of SELECTOR_ENTRIES) {
     const v = field(rec, name);
     if (typeof v === 'string') labels[key] = v;
   }
