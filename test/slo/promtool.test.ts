@@ -122,6 +122,22 @@ describe('promtool test rules: series that must and must not fire', () => {
     assert.equal(r.code, 0, r.out);
   });
 
+  test('alertAfter/for: the alert stays pending for 3 minutes in both evaluations', async (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (!promtool) return;
+    const [spec] = specFromYaml(`apiVersion: llmslo/v1
+service: gw
+slos: [{name: held, sli: {type: availability}, objective: 99, alerting: {windows: [{severity: page, long: 1h, short: 5m, factor: 14.4, for: 3m}]}}]
+`);
+    const minutes = minutesOf(100, (i) => (i >= 60 && i < 75 ? { good: 0, bad: 20 } : { good: 20, bad: 0 }));
+    const decisions = runEngine([spec!], minutes, range(0, 100), STANDARD_WINDOWS_MS);
+    // The condition first holds at minute 69 (180 bad of 1200 = 15% > 14.4%); it fires 3 minutes later.
+    assert.deepEqual(firingAt(decisions, 71), []);
+    assert.deepEqual(firingAt(decisions, 72), ['page']);
+    const r = await promtoolAgrees(promtool, spec!, minutes, decisions, '1m');
+    assert.equal(r.code, 0, r.out);
+  });
+
   test('promtool reports a wrong expectation (the harness can fail)', async (t) => {
     const promtool = requireBinary(t, 'promtool');
     if (!promtool) return;
