@@ -48,7 +48,7 @@ test('faults can be listed, expire after for_s, and be cleared', async () => {
   let list = (await s.control('GET', '/_sim/faults')).body.faults as Array<{ fault: string; active: boolean }>;
   assert.deepEqual(list.map((f) => [f.fault, f.active]), [['slow_ttft', true], ['stall', true]]);
   await new Promise((r) => setTimeout(r, 400));
-  list = (await s.control('GET', '/_sim/faults')).body.faults as Array<{ fault: string }>;
+  list = (await s.control('GET', '/_sim/faults')).body.faults as Array<{ fault: string; active: boolean }>;
   assert.deepEqual(list.map((f) => f.fault), ['stall'], 'the windowed fault expired');
   assert.equal((await s.control('DELETE', '/_sim/faults')).body.cleared, 1);
   await s.stop();
