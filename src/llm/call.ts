@@ -90,8 +90,8 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.partial.add(reason);
   }
 
-  onRequestBody(piece: Buffer): void {
-    this.reqBody?.append(piece);
+  onRequestBody(buf: Buffer, start: number, end: number): void {
+    this.reqBody?.append(buf, start, end);
   }
 
   onRequestGap(): void {
@@ -184,12 +184,12 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
   }
 
-  onResponseBody(piece: Buffer, tsNs: number): void {
+  onResponseBody(buf: Buffer, start: number, end: number, tsNs: number): void {
     if (this.inert) return;
     this.lastBodyTs = tsNs;
-    if (this.sse) this.sse.push(piece, tsNs);
-    else if (this.nd) this.nd.push(piece, tsNs);
-    else this.body?.append(piece);
+    if (this.sse) this.sse.push(buf, tsNs, start, end);
+    else if (this.nd) this.nd.push(buf, tsNs, start, end);
+    else this.body?.append(buf, start, end);
   }
 
   onResponseGap(): void {

@@ -180,8 +180,14 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             connStats.unknownDataConn++;
             entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
           }
-          const e = entry;
-          safe(() => e.http.onData(ev), ev.connId);
+          // inline try (no closure per event: this is the hot path)
+          try {
+            entry.http.onData(ev);
+          } catch (err) {
+            counters.internalErrors++;
+            counters.lastInternalError = (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err);
+            conns.delete(ev.connId);
+          }
           break;
         }
         case 'close': {

@@ -192,8 +192,8 @@ export class RetrievalCallBuilder implements ExchangeHandler {
     this.partial.add(reason);
   }
 
-  onRequestBody(piece: Buffer): void {
-    this.reqBody?.append(piece);
+  onRequestBody(buf: Buffer, start: number, end: number): void {
+    this.reqBody?.append(buf, start, end);
   }
   onRequestGap(): void {
     this.partial.add('request_gap');
@@ -230,8 +230,8 @@ export class RetrievalCallBuilder implements ExchangeHandler {
     if (resynced) this.partial.add('resynced');
     this.body = new CappedBytes(head.status >= 400 ? 64 * 1024 : this.env.limits.maxResponseBodyBytes);
   }
-  onResponseBody(piece: Buffer): void {
-    if (!this.inert) this.body?.append(piece);
+  onResponseBody(buf: Buffer, start: number, end: number): void {
+    if (!this.inert) this.body?.append(buf, start, end);
   }
   onResponseGap(): void {
     this.partial.add('response_gap');

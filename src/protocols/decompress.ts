@@ -42,15 +42,16 @@ export class BodyDecoder {
     readonly encoding: Encoding,
     private readonly incremental: boolean,
     private readonly limits: DecoderLimits,
-    private readonly out: (piece: Buffer, ts: number) => void,
+    private readonly out: (buf: Buffer, start: number, end: number, ts: number) => void,
   ) {}
 
-  push(piece: Buffer, ts: number): void {
+  push(buf: Buffer, start: number, end: number, ts: number): void {
     if (this.failure) return;
     if (this.encoding === 'identity') {
-      this.out(piece, ts);
+      this.out(buf, start, end, ts);
       return;
     }
+    const piece = buf.subarray(start, end);
     if (this.compressedLen + piece.length > this.limits.maxCompressedBytes) {
       this.failure = 'compressed_too_large';
       this.parts = [];
@@ -91,7 +92,7 @@ export class BodyDecoder {
       return;
     }
     if (decoded.length > this.emitted) {
-      this.out(decoded.subarray(this.emitted), ts);
+      this.out(decoded, this.emitted, decoded.length, ts);
       this.emitted = decoded.length;
     }
   }

@@ -46,7 +46,8 @@ export interface Http1Hooks {
   onKind(kind: MessageKind): void;
   bodyModeFor(head: MessageHead): BodyMode;
   onHead(head: MessageHead, tsFirst: number, resynced: boolean): void;
-  onBody(piece: Buffer, ts: number): void;
+  /** A body piece: `buf[start, end)` (a view, not a copy: consume it before returning). */
+  onBody(buf: Buffer, start: number, end: number, ts: number): void;
   /** `n` body bytes were not captured; framing is still known. */
   onBodyGap(n: number): void;
   onEnd(tsLast: number): void;
@@ -297,24 +298,55 @@ export class Http1Parser {
           break;
         case St.BodyLength: {
           const take = Math.min(this.remaining, len - pos);
-          this.hooks.onBody(buf.subarray(pos, pos + take), ts);
+          this.hooks.onBody(buf, pos, pos + take, ts);
           pos += take;
           this.remaining -= take;
           if (this.remaining === 0) this.finish(ts);
           break;
         }
         case St.BodyClose:
-          this.hooks.onBody(buf.subarray(pos), ts);
+          this.hooks.onBody(buf, pos, len, ts);
           pos = len;
           break;
-        case St.ChunkSize:
-        case St.Trailers:
+        case St.ChunkSize: {
+          // Fast path: the whole size line is in this buffer ("1a2\r\n"), no extensions.
+          if (this.lineBuf.length === 0) {
+            let p = pos;
+            let size = 0;
+            while (p < len && p - pos < 12) {
+              const c = buf[p]!;
+              const v = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+              if (v < 0) break;
+              size = size * 16 + v;
+              p++;
+            }
+            if (p > pos && p + 1 < len && buf[p] === CR && buf[p + 1] === LF) {
+              pos = p + 2;
+              if (size === 0) this.st = St.Trailers;
+              else {
+                this.st = St.ChunkData;
+                this.remaining = size;
+              }
+              break;
+            }
+          }
+          pos = this.consumeLine(buf, pos, ts);
+          break;
+        }
         case St.ChunkDataEnd:
+          if (this.lineBuf.length === 0 && pos + 1 < len && buf[pos] === CR && buf[pos + 1] === LF) {
+            pos += 2;
+            this.st = St.ChunkSize;
+            break;
+          }
+          pos = this.consumeLine(buf, pos, ts);
+          break;
+        case St.Trailers:
           pos = this.consumeLine(buf, pos, ts);
           break;
         case St.ChunkData: {
           const take = Math.min(this.remaining, len - pos);
-          this.hooks.onBody(buf.subarray(pos, pos + take), ts);
+          this.hooks.onBody(buf, pos, pos + take, ts);
           pos += take;
           this.remaining -= take;
           if (this.remaining === 0) {

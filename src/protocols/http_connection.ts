@@ -35,12 +35,13 @@ export interface ExchangeFinish {
 
 /** Receives one exchange's happenings. Body pieces are de-chunked and decoded. */
 export interface ExchangeHandler {
-  onRequestBody(piece: Buffer, tsNs: number): void;
+  /** Body pieces are views `buf[start, end)`, valid only during the call. */
+  onRequestBody(buf: Buffer, start: number, end: number, tsNs: number): void;
   onRequestGap(bytes: number): void;
   onRequestEnd(tsNs: number, complete: boolean): void;
   onInterimResponse(head: ResponseHead, tsNs: number): void;
   onResponseHead(head: ResponseHead, tsNs: number, resynced: boolean): void;
-  onResponseBody(piece: Buffer, tsNs: number): void;
+  onResponseBody(buf: Buffer, start: number, end: number, tsNs: number): void;
   /** Bytes of the response body were lost (or could not be decoded). */
   onResponseGap(bytes: number): void;
   onResponseEnd(tsNs: number): void;
@@ -238,11 +239,11 @@ export class HttpConnection {
         if (head.kind === 'request') self.onRequestHead(head, ts, resynced);
         else self.onResponseHead(head, ts, resynced);
       },
-      onBody(piece, ts) {
-        if (parserKind() === 'request') self.reqCur?.handler?.onRequestBody(piece, ts);
+      onBody(buf, start, end, ts) {
+        if (parserKind() === 'request') self.reqCur?.handler?.onRequestBody(buf, start, end, ts);
         else {
           const ex = self.respCur;
-          if (ex?.decoder) ex.decoder.push(piece, ts);
+          if (ex?.decoder) ex.decoder.push(buf, start, end, ts);
         }
       },
       onBodyGap(n) {
@@ -355,7 +356,7 @@ export class HttpConnection {
       const ct = head.headers.get('content-type') ?? '';
       const incremental = /event-stream|ndjson|jsonl|stream/i.test(ct);
       const enc = parseContentEncoding(head.headers.get('content-encoding'));
-      ex.decoder = new BodyDecoder(enc ?? 'identity', incremental, this.limits, (piece, t) => handler.onResponseBody(piece, t));
+      ex.decoder = new BodyDecoder(enc ?? 'identity', incremental, this.limits, (b, s, e, t) => handler.onResponseBody(b, s, e, t));
       if (enc === null) {
         ex.decoder.failure = 'unsupported_encoding';
         this.counters.undecodableBodies++;

@@ -22,8 +22,9 @@ export class NdjsonSplitter {
     return this.pending?.length ?? 0;
   }
 
-  push(u8: Uint8Array, ts: number): void {
-    const buf = asBuffer(u8);
+  push(u8: Uint8Array, ts: number, start = 0, end = u8.length): void {
+    const whole = asBuffer(u8);
+    const buf = start === 0 && end === whole.length ? whole : whole.subarray(start, end);
     let pos = 0;
     while (pos < buf.length) {
       const lf = buf.indexOf(LF, pos);

@@ -4,7 +4,11 @@
 // no space after the colon (TGI), an event may span several `data:` lines (joined with "\n"),
 // lines starting with ':' are comments/keep-alives. Each dispatched event carries the kernel ts
 // of the capture chunk that completed it (the one holding its terminating blank line).
-import { asBuffer, CR, LF } from './bytes.ts';
+//
+// Speed: each pushed piece is decoded to a string once (an incomplete UTF-8 sequence at its end
+// is held back for the next piece); lines are then found with string searches, which are far
+// cheaper than per-line Buffer calls.
+import { asBuffer } from './bytes.ts';
 
 export interface SseEvent {
   /** `event:` field, or null for the default "message" type. */
@@ -14,7 +18,7 @@ export interface SseEvent {
 }
 
 export interface SseLimits {
-  /** Max bytes of one event (all its lines); larger events are dropped whole. */
+  /** Max size of one event (all its lines, in characters); larger events are dropped whole. */
   maxEventBytes: number;
 }
 
@@ -24,17 +28,26 @@ export interface SseCounters {
   oversizeEvents: number;
 }
 
-const DATA = 0x64; // 'd'
-const COLON = 0x3a;
-const SPACE = 0x20;
+/** Bytes at the end of `buf[start,end)` that begin an incomplete UTF-8 sequence (0-3). */
+export function incompleteUtf8Tail(buf: Uint8Array, start: number, end: number): number {
+  // look back at most 3 bytes for a lead byte whose sequence runs past `end`
+  for (let k = 1; k <= 3 && end - k >= start; k++) {
+    const b = buf[end - k]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > k ? k : 0;
+  }
+  return 0;
+}
 
 export class SseParser {
-  private pending: Buffer | null = null; // partial line carried across chunks
-  private afterCr = false; // last byte seen was CR: a following LF belongs to it
+  private pending = ''; // partial line carried across pieces
+  private utf8Tail: Buffer | null = null;
+  private afterCr = false; // last char seen was CR: a following LF belongs to it
   private dataParts: string[] = [];
   private eventName: string | null = null;
   private lastId: string | null = null;
-  private eventBytes = 0;
+  private eventSize = 0;
   private oversize = false;
   private skipping = false; // after a gap: ignore until the next blank line
 
@@ -45,46 +58,58 @@ export class SseParser {
   ) {}
 
   get bufferedBytes(): number {
-    return (this.pending?.length ?? 0) + this.eventBytes;
+    return this.pending.length + this.eventSize + (this.utf8Tail?.length ?? 0);
   }
 
-  /** Whether an event has been started but not yet dispatched. */
-  get midEvent(): boolean {
-    return this.dataParts.length > 0 || (this.pending !== null && this.pending.length > 0);
-  }
-
-  push(u8: Uint8Array, ts: number): void {
+  push(u8: Uint8Array, ts: number, start = 0, end = u8.length): void {
     const buf = asBuffer(u8);
-    const len = buf.length;
+    let text: string;
+    if (this.utf8Tail !== null) {
+      const joined = Buffer.concat([this.utf8Tail, buf.subarray(start, end)]);
+      this.utf8Tail = null;
+      const tail = incompleteUtf8Tail(joined, 0, joined.length);
+      text = joined.toString('utf8', 0, joined.length - tail);
+      if (tail > 0) this.utf8Tail = Buffer.from(joined.subarray(joined.length - tail));
+    } else {
+      const tail = incompleteUtf8Tail(buf, start, end);
+      text = buf.toString('utf8', start, end - tail);
+      if (tail > 0) this.utf8Tail = Buffer.from(buf.subarray(end - tail, end));
+    }
+    this.pushText(text, ts);
+  }
+
+  private pushText(s: string, ts: number): void {
+    const len = s.length;
     let pos = 0;
-    if (this.afterCr && len > 0 && buf[0] === LF) pos = 1;
-    this.afterCr = false;
+    if (this.afterCr && len > 0) {
+      if (s.charCodeAt(0) === 10) pos = 1;
+      this.afterCr = false;
+    }
     let nextLf = -2;
     let nextCr = -2;
     while (pos < len) {
-      if (nextLf !== -1 && nextLf < pos) nextLf = buf.indexOf(LF, pos);
-      if (nextCr !== -1 && nextCr < pos) nextCr = buf.indexOf(CR, pos);
+      if (nextLf !== -1 && nextLf < pos) nextLf = s.indexOf('\n', pos);
+      if (nextCr !== -1 && nextCr < pos) nextCr = s.indexOf('\r', pos);
       let eol: number;
-      if (nextLf < 0 && nextCr < 0) eol = -1;
+      if (nextCr < 0) eol = nextLf;
       else if (nextLf < 0) eol = nextCr;
-      else if (nextCr < 0) eol = nextLf;
       else eol = nextLf < nextCr ? nextLf : nextCr;
       if (eol < 0) {
-        this.carry(buf, pos, len);
+        this.carry(s, pos);
         return;
       }
       let next = eol + 1;
-      if (buf[eol] === CR) {
+      if (eol === nextCr) {
         if (next < len) {
-          if (buf[next] === LF) next++;
+          if (s.charCodeAt(next) === 10) next++;
         } else this.afterCr = true;
       }
-      if (this.pending !== null) {
-        const joined = Buffer.concat([this.pending, buf.subarray(pos, eol)]);
-        this.pending = null;
-        this.line(joined, 0, joined.length, ts);
+      if (this.pending.length > 0) {
+        const line = this.pending + s.slice(pos, eol);
+        this.pending = '';
+        this.line(line, 0, line.length, ts);
       } else {
-        this.line(buf, pos, eol, ts);
+        this.line(s, pos, eol, ts);
       }
       pos = next;
     }
@@ -92,7 +117,8 @@ export class SseParser {
 
   /** Bytes were lost: drop the event in progress and resume after the next blank line. */
   gap(): void {
-    this.pending = null;
+    this.pending = '';
+    this.utf8Tail = null;
     this.afterCr = false;
     this.resetEvent();
     this.skipping = true;
@@ -100,19 +126,19 @@ export class SseParser {
 
   /** End of body: a trailing event without a blank line is NOT dispatched (per spec). */
   end(): void {
-    this.pending = null;
+    this.pending = '';
+    this.utf8Tail = null;
     this.resetEvent();
   }
 
-  private carry(buf: Buffer, pos: number, len: number): void {
-    const n = len - pos;
-    if (this.eventBytes + (this.pending?.length ?? 0) + n > this.limits.maxEventBytes) {
+  private carry(s: string, pos: number): void {
+    const n = s.length - pos;
+    if (this.eventSize + this.pending.length + n > this.limits.maxEventBytes) {
       this.markOversize();
-      this.pending = null;
+      this.pending = '';
       return;
     }
-    const piece = Buffer.from(buf.subarray(pos, len));
-    this.pending = this.pending === null ? piece : Buffer.concat([this.pending, piece]);
+    this.pending = this.pending.length === 0 ? s.slice(pos) : this.pending + s.slice(pos);
   }
 
   private markOversize(): void {
@@ -122,14 +148,14 @@ export class SseParser {
   }
 
   private resetEvent(): void {
-    this.dataParts = [];
+    if (this.dataParts.length > 0) this.dataParts = [];
     this.eventName = null;
-    this.eventBytes = 0;
+    this.eventSize = 0;
     this.oversize = false;
   }
 
-  private line(buf: Buffer, s: number, e: number, ts: number): void {
-    if (s === e) {
+  private line(s: string, b: number, e: number, ts: number): void {
+    if (b === e) {
       if (this.skipping) {
         this.skipping = false;
         this.resetEvent();
@@ -139,35 +165,35 @@ export class SseParser {
       return;
     }
     if (this.skipping) return;
-    const first = buf[s];
-    if (first === COLON) {
+    const first = s.charCodeAt(b);
+    if (first === 58 /* : */) {
       this.counters.comments++;
       return;
     }
     if (this.oversize) return;
-    this.eventBytes += e - s;
-    if (this.eventBytes > this.limits.maxEventBytes) {
+    this.eventSize += e - b;
+    if (this.eventSize > this.limits.maxEventBytes) {
       this.markOversize();
       return;
     }
     // Fast path: "data:" (the overwhelming majority of lines)
-    if (first === DATA && e - s >= 5 && buf[s + 1] === 0x61 && buf[s + 2] === 0x74 && buf[s + 3] === 0x61 && buf[s + 4] === COLON) {
-      let v = s + 5;
-      if (v < e && buf[v] === SPACE) v++;
-      this.dataParts.push(buf.toString('utf8', v, e));
+    if (first === 100 && s.startsWith('data:', b)) {
+      let v = b + 5;
+      if (v < e && s.charCodeAt(v) === 32) v++;
+      this.dataParts.push(s.slice(v, e));
       return;
     }
-    const colon = buf.indexOf(COLON, s);
+    const colon = s.indexOf(':', b);
     let name: string;
     let value: string;
     if (colon < 0 || colon >= e) {
-      name = buf.toString('utf8', s, e);
+      name = s.slice(b, e);
       value = '';
     } else {
-      name = buf.toString('utf8', s, colon);
+      name = s.slice(b, colon);
       let v = colon + 1;
-      if (v < e && buf[v] === SPACE) v++;
-      value = buf.toString('utf8', v, e);
+      if (v < e && s.charCodeAt(v) === 32) v++;
+      value = s.slice(v, e);
     }
     switch (name) {
       case 'data':
@@ -185,11 +211,7 @@ export class SseParser {
   }
 
   private dispatch(ts: number): void {
-    if (this.oversize) {
-      this.resetEvent();
-      return;
-    }
-    if (this.dataParts.length === 0) {
+    if (this.oversize || this.dataParts.length === 0) {
       // per spec an event with no data is not dispatched
       this.resetEvent();
       return;

@@ -135,7 +135,7 @@ describe('hard caps per connection', () => {
     }
     return { peak, p };
   };
-  const data = (dir: 'egress' | 'ingress', s: string | Buffer, k: number): StreamEvent => ({ kind: 'data', connId: 0, direction: dir, tsNs: T + k, bytes: typeof s === 'string' ? Buffer.from(s) : s, missingAfter: 0, tls: false });
+  const data = (dir: 'egress' | 'ingress', s: string | Buffer, k: number, connId = 0): StreamEvent => ({ kind: 'data', connId, direction: dir, tsNs: T + k, bytes: typeof s === 'string' ? Buffer.from(s) : s, missingAfter: 0, tls: false });
   test('a header block that never ends', () => {
     const evs = [openEv(0), data('egress', 'POST /v1/chat/completions HTTP/1.1\r\n', 0)];
     for (let k = 1; k < 200; k++) evs.push(data('egress', `x-h${k}: ${'v'.repeat(50)}\r\n`, k));
@@ -164,7 +164,7 @@ describe('hard caps per connection', () => {
     const b = JSON.stringify({ model: 'm', messages: [] });
     for (let c = 0; c < 20; c++) {
       p.onEvent(openEv(c));
-      p.onEvent({ ...data('egress', `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: ${b.length}\r\n\r\n${b}`, c), connId: c });
+      p.onEvent(data('egress', `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: ${b.length}\r\n\r\n${b}`, c, c));
     }
     const s = p.stats();
     assert.equal(s.connections.open, 8);

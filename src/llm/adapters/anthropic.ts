@@ -4,6 +4,7 @@
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
 import { extractProviderError } from '../errors.ts';
+import { fastAnthropicDelta } from '../fastpath.ts';
 
 interface AnthropicUsageRaw {
   input: number | null;
@@ -42,6 +43,14 @@ export const anthropicMessages: Adapter = {
     tallyPromptContent(body['messages'], st.prompt);
   },
   onStreamPayload(event, data, st) {
+    if (event === 'ping') return ChunkKind.Ignore;
+    if (event === 'content_block_delta') {
+      const d = fastAnthropicDelta(data);
+      if (d !== null) {
+        if (d.keep) st.completion.add(d.text);
+        return ChunkKind.Content;
+      }
+    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     const type = typeof o['type'] === 'string' ? (o['type'] as string) : event;

@@ -3,6 +3,7 @@
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
 import { extractProviderError } from '../errors.ts';
+import { fastOllamaContent } from '../fastpath.ts';
 
 function readLine(o: Record<string, unknown>, st: CallState): boolean {
   if (typeof o['error'] === 'string' || isObj(o['error'])) {
@@ -51,6 +52,13 @@ export const ollamaGenerate: Adapter = {
     tallyPromptContent(body['system'], st.prompt);
   },
   onStreamPayload(_event, data, st) {
+    if (st.responseModel !== null) {
+      const text = fastOllamaContent(data);
+      if (text !== null) {
+        st.completion.add(text);
+        return ChunkKind.Content;
+      }
+    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     return readLine(o, st) ? ChunkKind.Content : ChunkKind.Chunk;

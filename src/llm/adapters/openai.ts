@@ -3,6 +3,7 @@
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
 import { extractProviderError } from '../errors.ts';
+import { fastOpenAiContent, fastResponsesDelta } from '../fastpath.ts';
 
 function readChatUsage(u: unknown, st: CallState): void {
   if (!isObj(u)) return;
@@ -46,6 +47,13 @@ export const openaiChat: Adapter = {
     if (data === '[DONE]') {
       st.terminal = true;
       return ChunkKind.Ignore;
+    }
+    if (st.responseModel !== null && event === null) {
+      const text = fastOpenAiContent(data);
+      if (text !== null) {
+        st.completion.add(text);
+        return ChunkKind.Content;
+      }
     }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
@@ -176,6 +184,13 @@ export const openaiResponses: Adapter = {
   },
   onStreamPayload(event, data, st) {
     if (data === '[DONE]') return ChunkKind.Ignore;
+    if (event !== null && RESPONSES_CONTENT_DELTAS.has(event) && data.startsWith(`{"type":"${event}"`)) {
+      const d = fastResponsesDelta(data);
+      if (d !== null) {
+        if (event !== 'response.reasoning_summary_text.delta' && event !== 'response.reasoning_text.delta') st.completion.add(d);
+        return ChunkKind.Content;
+      }
+    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     const type = typeof o['type'] === 'string' ? (o['type'] as string) : event;
