@@ -27,6 +27,22 @@ export function formatIssue(i: SpecIssue): string {
 export interface LoadResult {
   slos: SloSpec[];
   issues: SpecIssue[];
+  /** Valid but probably unintended (e.g. windows too short for Prometheus scrapes). */
+  warnings: string[];
+}
+
+/** Windows shorter than this hold too few samples at common scrape intervals (15-30 s) for increase() to be meaningful. */
+const MIN_PROMETHEUS_WINDOW_MS = 60_000;
+
+function warningsFor(slos: SloSpec[]): string[] {
+  const out: string[] = [];
+  for (const s of slos) {
+    const short = Math.min(...s.alertWindows.map((w) => w.shortMs));
+    if (short < MIN_PROMETHEUS_WINDOW_MS) {
+      out.push(`${s.origin}: shortest alert window is ${formatDuration(short)}; Prometheus rules need several scrapes inside each window (fine for the agent, or with a scrape interval well under ${formatDuration(short)})`);
+    }
+  }
+  return out;
 }
 
 type Path = (string | number)[];
@@ -666,7 +682,7 @@ export function parseSloSources(sources: SourceText[]): LoadResult {
     if (prev) issues.push({ file: s.origin.split(' ')[0] ?? '', path: s.origin.split(' ').slice(1).join(' '), message: `duplicate SLO name '${s.name}' (also defined at ${prev})` });
     else seen.set(s.name, s.origin);
   }
-  return issues.length ? { slos: [], issues } : { slos, issues };
+  return issues.length ? { slos: [], issues, warnings: [] } : { slos, issues, warnings: warningsFor(slos) };
 }
 
 /** Reads and validates SLO spec files; unreadable files are issues, not exceptions. */
@@ -681,6 +697,6 @@ export async function loadSloFiles(paths: string[]): Promise<LoadResult> {
       issues.push({ file, path: '', message: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read: ${err instanceof Error ? err.message : String(err)}` });
     }
   }
-  if (issues.length) return { slos: [], issues };
+  if (issues.length) return { slos: [], issues, warnings: [] };
   return parseSloSources(sources);
 }

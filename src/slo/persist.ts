@@ -4,6 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './io.ts';
 import type { PersistedState } from './engine.ts';
 
+/** Where the agent keeps SLO state unless told otherwise; `llmslo slo status` reads it by default. */
+export const DEFAULT_SLO_STATE_PATH = '/var/lib/llmslo/slo-state.json';
+
 export class StateFileError extends Error {
   constructor(readonly path: string, message: string) {
     super(`${path}: ${message}`);

@@ -164,6 +164,13 @@ slos:
     assert.match(formatIssue(r.issues[0]!), /^b\.yaml: slos\[0\]: duplicate SLO name 'x' \(also defined at a\.yaml slos\[0\]\)/);
   });
 
+  test('windows too short for Prometheus scrapes are valid but warned about', () => {
+    const r = parse('apiVersion: llmslo/v1\nservice: s\nslos: [{name: a, sli: {type: availability}, objective: 99, window: 1h, alerting: {windows: [{severity: page, long: 30s, short: 10s, factor: 10}]}}]\n');
+    assert.equal(r.slos.length, 1);
+    assert.match(r.warnings[0]!, /^slos\.yaml slos\[0\]: shortest alert window is 10s; Prometheus rules need several scrapes/);
+    assert.deepEqual(parse('apiVersion: llmslo/v1\nservice: s\nslos: [{name: a, sli: {type: availability}, objective: 99}]\n').warnings, []);
+  });
+
   test('missing files are reported, not thrown', async () => {
     const r = await loadSloFiles(['/nonexistent/slo.yaml']);
     assert.deepEqual(r.issues.map(formatIssue), ['/nonexistent/slo.yaml: no such file']);

@@ -10,7 +10,7 @@ import { prometheusRulesYaml, slothSpecsYaml } from '../../slo/rules.ts';
 import { SloEngine, type SloStatus } from '../../slo/engine.ts';
 import { parseDuration, formatDuration } from '../../slo/duration.ts';
 import { normalizeRecord } from '../../slo/record.ts';
-import { StateFileError } from '../../slo/persist.ts';
+import { DEFAULT_SLO_STATE_PATH, StateFileError } from '../../slo/persist.ts';
 import { writeFileAtomic, writeLine } from '../../slo/io.ts';
 
 const USAGE = `usage: llmslo slo <subcommand> [options] FILE...
@@ -25,7 +25,8 @@ subcommands:
       --state PATH                load state before and save it after (a restart keeps budgets)
       --alerts PATH|-             where alert events go (default stdout)
       --step DURATION             evaluation cadence on the records' clock (default 1m)
-  status FILE... --state PATH    print each SLO's budget, burn rates and alert states
+  status FILE...                print each SLO's budget, burn rates and alert states
+      --state PATH                state file the agent or \`slo eval\` saves (default ${DEFAULT_SLO_STATE_PATH})
       --at RFC3339                evaluate at this time instead of now
       --json                      JSON instead of a table
 
@@ -33,7 +34,8 @@ exit codes: 0 ok, 1 invalid spec/state/input, 2 usage`;
 
 async function loadSpecs(sub: string, files: string[]): Promise<SloSpec[] | null> {
   if (files.length === 0) throw new CliError(`slo ${sub}: give at least one SLO spec file\n\n${USAGE}`, 2);
-  const { slos, issues } = await loadSloFiles(files);
+  const { slos, issues, warnings } = await loadSloFiles(files);
+  for (const w of warnings) console.error(`warning: ${w}`);
   if (issues.length) {
     for (const i of issues) console.error(formatIssue(i));
     console.error(`llmslo slo ${sub}: ${issues.length} problem${issues.length === 1 ? '' : 's'} in ${files.join(', ')}`);
@@ -169,15 +171,15 @@ function renderStatus(statuses: SloStatus[]): string {
 async function status(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('slo status', argv, { state: { type: 'string' }, at: { type: 'string' }, json: { type: 'boolean' } }, true);
   if (values.help) return (console.log(USAGE), 0);
-  if (!values.state) throw new CliError('slo status: --state PATH is required (the file the agent or `slo eval` saves)', 2);
+  const statePath = values.state ?? DEFAULT_SLO_STATE_PATH;
   const at = values.at === undefined ? Date.now() : Date.parse(values.at);
   if (!Number.isFinite(at)) throw new CliError(`slo status: --at must be an RFC 3339 time, got '${values.at}'`, 2);
   const slos = await loadSpecs('status', positionals);
   if (!slos) return 1;
   const engine = new SloEngine(slos);
   try {
-    const r = await engine.load(values.state);
-    if (r.restored.length === 0 && r.skipped.length === 0) console.error(`llmslo slo status: no saved state for these SLOs in ${values.state}; showing empty budgets`);
+    const r = await engine.load(statePath);
+    if (r.restored.length === 0 && r.skipped.length === 0) console.error(`llmslo slo status: no saved state for these SLOs in ${statePath}; showing empty budgets`);
     if (r.skipped.length) console.error(`llmslo slo status: state of ${r.skipped.join(', ')} not reused (SLI, selector or windows changed)`);
   } catch (err) {
     if (err instanceof StateFileError) throw new CliError(`slo status: ${err.message}`, 1);
