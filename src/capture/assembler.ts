@@ -50,7 +50,7 @@ interface ConnState {
 }
 
 interface PendingMessage {
-  key: string;
+  key: number;
   connId: number;
   direction: 'egress' | 'ingress';
   tsNs: number;
@@ -67,6 +67,11 @@ interface UnboundQueue {
   firstTs: number;
 }
 
+/** Egress keeps the id, ingress maps to a negative number: unique without string building. */
+function pendingKey(connId: number, direction: 'egress' | 'ingress'): number {
+  return direction === 'egress' ? connId : -connId - 1;
+}
+
 /** Synthetic ids for TLS streams whose socket was never learned (kernel ids stay far below). */
 const SYNTHETIC_BASE = 2 ** 52;
 const MAX_CONNS = 65536;
@@ -77,7 +82,8 @@ export class StreamAssembler {
     tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0,
   };
   private readonly conns = new Map<number, ConnState>();
-  private readonly pending = new Map<string, PendingMessage>();
+  /** Keyed by pendingKey(connId, direction): numbers, not strings, on the hot path. */
+  private readonly pending = new Map<number, PendingMessage>();
   private readonly unbound = new Map<string, UnboundQueue>();
   private readonly syntheticIds = new Map<string, number>();
   private unboundBytes = 0;
@@ -164,7 +170,7 @@ export class StreamAssembler {
   }
 
   private assemble(ev: RawData, connId: number, tls: boolean): void {
-    const key = `${connId}:${ev.direction}`;
+    const key = pendingKey(connId, ev.direction);
     const total = Math.min(ev.msgLen, this.opts.payloadCap);
     if (ev.offset === 0) {
       const prev = this.pending.get(key);
@@ -286,7 +292,7 @@ export class StreamAssembler {
     if (ev.newState === TcpState.closeWait && !c.firstCloseSide) c.firstCloseSide = 'remote';
     if (ev.newState !== TcpState.close) return;
     for (const dir of ['egress', 'ingress'] as const) {
-      const p = this.pending.get(`${ev.connId}:${dir}`);
+      const p = this.pending.get(pendingKey(ev.connId, dir));
       if (p) this.finish(p);
     }
     let reason: CloseReason = 'close';

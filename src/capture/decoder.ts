@@ -5,12 +5,12 @@
 import { DataFlags, EVENTS_VERSION, EventType, Layout, SourceName, type SourceKind } from './layout.ts';
 
 export interface RawTuple {
-  family: number;
-  lport: number;
-  rport: number;
+  readonly family: number;
+  readonly lport: number;
+  readonly rport: number;
   /** 16-byte views; IPv4 uses the first 4 bytes. */
-  laddr: Uint8Array;
-  raddr: Uint8Array;
+  readonly laddr: Uint8Array;
+  readonly raddr: Uint8Array;
 }
 
 interface RawBase {
@@ -105,18 +105,37 @@ const MIN_SIZE: Record<number, number> = {
 
 const TWO32 = 4294967296;
 
-function u64(b: Buffer, off: number): number {
-  return b.readUInt32LE(off) + b.readUInt32LE(off + 4) * TWO32;
+function u64(v: DataView, off: number): number {
+  return v.getUint32(off, true) + v.getUint32(off + 4, true) * TWO32;
 }
 
-function tupleAt(b: Buffer, off: number): RawTuple {
-  return {
-    family: b.readUInt16LE(off + Layout.tuple.family),
-    lport: b.readUInt16LE(off + Layout.tuple.lport),
-    rport: b.readUInt16LE(off + Layout.tuple.rport),
-    laddr: b.subarray(off + Layout.tuple.laddr, off + Layout.tuple.laddr + 16),
-    raddr: b.subarray(off + Layout.tuple.raddr, off + Layout.tuple.raddr + 16),
-  };
+/** Addresses are materialised only when read: most records never need them (hot path). */
+class BatchTuple implements RawTuple {
+  readonly family: number;
+  readonly lport: number;
+  readonly rport: number;
+  constructor(
+    private readonly b: Buffer,
+    v: DataView,
+    private readonly off: number,
+  ) {
+    this.family = v.getUint16(off + Layout.tuple.family, true);
+    this.lport = v.getUint16(off + Layout.tuple.lport, true);
+    this.rport = v.getUint16(off + Layout.tuple.rport, true);
+  }
+  get laddr(): Uint8Array {
+    return this.b.subarray(this.off + Layout.tuple.laddr, this.off + Layout.tuple.laddr + 16);
+  }
+  get raddr(): Uint8Array {
+    return this.b.subarray(this.off + Layout.tuple.raddr, this.off + Layout.tuple.raddr + 16);
+  }
+  toJSON(): RawTuple {
+    return { family: this.family, lport: this.lport, rport: this.rport, laddr: this.laddr, raddr: this.raddr };
+  }
+}
+
+function tupleAt(b: Buffer, v: DataView, off: number): RawTuple {
+  return new BatchTuple(b, v, off);
 }
 
 function cString(b: Buffer, start: number, max: number): string {
@@ -133,11 +152,12 @@ export function decodeBatch(batch: Buffer, emit: (ev: RawEvent) => void, stats: 
   let off = 0;
   let n = 0;
   const len = batch.length;
+  const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   stats.bytes += len;
   while (off + Layout.hdr.size <= len) {
-    const type = batch.readUInt16LE(off);
-    const version = batch.readUInt16LE(off + Layout.hdr.version);
-    const size = batch.readUInt32LE(off + Layout.hdr.recordSize);
+    const type = view.getUint16(off, true);
+    const version = view.getUint16(off + Layout.hdr.version, true);
+    const size = view.getUint32(off + Layout.hdr.recordSize, true);
     if (size < Layout.hdr.size || off + size > len) {
       // The size field is the only way to find the next record: without it the rest is lost.
       stats.badRecords++;
@@ -161,7 +181,7 @@ export function decodeBatch(batch: Buffer, emit: (ev: RawEvent) => void, stats: 
       off = next;
       continue;
     }
-    const ev = decodeRecord(batch, off, type, size);
+    const ev = decodeRecord(batch, view, off, type, size);
     if (ev) {
       n++;
       emit(ev);
@@ -174,26 +194,26 @@ export function decodeBatch(batch: Buffer, emit: (ev: RawEvent) => void, stats: 
   return n;
 }
 
-function decodeRecord(b: Buffer, off: number, type: number, size: number): RawEvent | null {
-  const tsNs = u64(b, off + Layout.hdr.tsNs);
-  const pid = b.readUInt32LE(off + Layout.hdr.pid);
-  const tid = b.readUInt32LE(off + Layout.hdr.tid);
-  const cgroupId = u64(b, off + Layout.hdr.cgroupId);
+function decodeRecord(b: Buffer, v: DataView, off: number, type: number, size: number): RawEvent | null {
+  const tsNs = u64(v, off + Layout.hdr.tsNs);
+  const pid = v.getUint32(off + Layout.hdr.pid, true);
+  const tid = v.getUint32(off + Layout.hdr.tid, true);
+  const cgroupId = u64(v, off + Layout.hdr.cgroupId);
   switch (type) {
     case EventType.data: {
       const L = Layout.data;
-      const payloadLen = b.readUInt16LE(off + L.payloadLen);
+      const payloadLen = v.getUint16(off + L.payloadLen, true);
       if (L.size + payloadLen > size) return null;
       const source = SourceName[b[off + L.source]];
       if (source === undefined) return null;
       return {
         type: 'data', tsNs, pid, tid, cgroupId,
-        connId: u64(b, off + L.connId),
-        sslPtr: u64(b, off + L.sslPtr),
-        tuple: tupleAt(b, off + L.tuple),
-        fd: b.readInt32LE(off + L.fd),
-        msgLen: b.readUInt32LE(off + L.msgLen),
-        offset: b.readUInt32LE(off + L.offset),
+        connId: u64(v, off + L.connId),
+        sslPtr: u64(v, off + L.sslPtr),
+        tuple: tupleAt(b, v, off + L.tuple),
+        fd: v.getInt32(off + L.fd, true),
+        msgLen: v.getUint32(off + L.msgLen, true),
+        offset: v.getUint32(off + L.offset, true),
         direction: b[off + L.direction] === 0 ? 'egress' : 'ingress',
         source,
         flags: b[off + L.flags],
@@ -205,14 +225,14 @@ function decodeRecord(b: Buffer, off: number, type: number, size: number): RawEv
       const L = Layout.conn;
       return {
         type: 'conn', tsNs, pid, tid, cgroupId,
-        connId: u64(b, off + L.connId),
-        tuple: tupleAt(b, off + L.tuple),
+        connId: u64(v, off + L.connId),
+        tuple: tupleAt(b, v, off + L.tuple),
         oldState: b[off + L.oldState],
         newState: b[off + L.newState],
-        srttUs: b.readUInt32LE(off + L.srttUs),
-        durationNs: u64(b, off + L.durationNs),
-        retransmits: b.readUInt32LE(off + L.retransmits),
-        rttSamples: b.readUInt32LE(off + L.rttSamples),
+        srttUs: v.getUint32(off + L.srttUs, true),
+        durationNs: u64(v, off + L.durationNs),
+        retransmits: v.getUint32(off + L.retransmits, true),
+        rttSamples: v.getUint32(off + L.rttSamples, true),
       };
     }
     case EventType.retransmit:
@@ -220,8 +240,8 @@ function decodeRecord(b: Buffer, off: number, type: number, size: number): RawEv
       const L = Layout.tcp;
       return {
         type: type === EventType.reset ? 'reset' : 'retransmit', tsNs, pid, tid, cgroupId,
-        connId: u64(b, off + L.connId),
-        tuple: tupleAt(b, off + L.tuple),
+        connId: u64(v, off + L.connId),
+        tuple: tupleAt(b, v, off + L.tuple),
         state: b[off + L.state],
         resetDir: b[off + L.resetDir] === 0 ? 'sent' : 'received',
       };
@@ -230,7 +250,7 @@ function decodeRecord(b: Buffer, off: number, type: number, size: number): RawEv
       const L = Layout.exec;
       return {
         type: 'exec', tsNs, pid, tid, cgroupId,
-        ppid: b.readUInt32LE(off + L.ppid),
+        ppid: v.getUint32(off + L.ppid, true),
         comm: cString(b, off + L.comm, 16),
         filename: cString(b, off + L.filename, 256),
       };
@@ -239,7 +259,7 @@ function decodeRecord(b: Buffer, off: number, type: number, size: number): RawEv
       const L = Layout.exit;
       return {
         type: 'exit', tsNs, pid, tid, cgroupId,
-        exitCode: b.readInt32LE(off + L.exitCode),
+        exitCode: v.getInt32(off + L.exitCode, true),
         comm: cString(b, off + L.comm, 16),
       };
     }
@@ -249,10 +269,10 @@ function decodeRecord(b: Buffer, off: number, type: number, size: number): RawEv
       if (source === undefined) return null;
       return {
         type: 'tls_bind', tsNs, pid, tid, cgroupId,
-        sslPtr: u64(b, off + L.sslPtr),
-        connId: u64(b, off + L.connId),
-        tuple: tupleAt(b, off + L.tuple),
-        fd: b.readInt32LE(off + L.fd),
+        sslPtr: u64(v, off + L.sslPtr),
+        connId: u64(v, off + L.connId),
+        tuple: tupleAt(b, v, off + L.tuple),
+        fd: v.getInt32(off + L.fd, true),
         source,
         method: b[off + L.method],
       };

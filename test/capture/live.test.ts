@@ -43,10 +43,11 @@ function bytesOf(h: CaptureHarness, connId: number, direction: 'egress' | 'ingre
 }
 
 function clientCommands(port: number, tls: boolean): Array<{ name: string; cmd: string; args: string[]; env?: NodeJS.ProcessEnv }> {
+  type Cmd = { name: string; cmd: string; args: string[]; env?: NodeJS.ProcessEnv };
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/v1/chat/completions`;
   const nodeHttp = `const m=require('${tls ? 'https' : 'http'}');const r=m.request('${url}',{method:'POST',rejectUnauthorized:false,headers:{'content-type':'application/json','content-length':Buffer.byteLength(process.argv[1])}},res=>{res.resume();res.on('end',()=>process.exit(0))});r.end(process.argv[1]);`;
   const py = `import sys,ssl,urllib.request\nctx=ssl.create_default_context();ctx.check_hostname=False;ctx.verify_mode=ssl.CERT_NONE\nreq=urllib.request.Request('${url}',data=sys.argv[1].encode(),headers={'content-type':'application/json'})\nr=urllib.request.urlopen(req,context=ctx) if '${tls}'=='true' else urllib.request.urlopen(req)\nr.read()`;
-  const cmds = [
+  const cmds: Cmd[] = [
     { name: 'curl', cmd: 'curl', args: ['-sS', '-k', '-o', '/dev/null', '-H', 'content-type: application/json', '--data', BODY, url] },
     { name: 'python', cmd: PY, args: ['-c', py, BODY] },
     { name: `node ${tls ? 'https' : 'http'}`, cmd: process.execPath, args: ['-e', nodeHttp, BODY] },
