@@ -6,7 +6,6 @@ import type { ResponseHead } from '../protocols/http1.ts';
 import { CappedBytes } from '../protocols/bytes.ts';
 import { NdjsonSplitter } from '../protocols/ndjson.ts';
 import { SseParser } from '../protocols/sse.ts';
-import type { SseEvent } from '../protocols/sse.ts';
 import { ChunkKind, TextTally } from './adapter.ts';
 import type { CallState } from './adapter.ts';
 import type { LlmRoute } from './detect.ts';
@@ -155,7 +154,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
     if (this.framing === 'sse') {
-      this.sse = new SseParser((ev: SseEvent, ts: number) => onPayload(ev.event, ev.data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
+      this.sse = new SseParser((data, event, ts) => onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
     } else if (this.framing === 'ndjson') {
       this.nd = new NdjsonSplitter((line, ts) => onPayload(null, line, ts), this.env.limits.maxEventBytes, { lines: 0, oversizeLines: 0 });
     } else {

@@ -17,6 +17,9 @@ export interface SseEvent {
   id: string | null;
 }
 
+/** Called per event with positional arguments (no object per event on the hot path). */
+export type SseHandler = (data: string, event: string | null, ts: number, id: string | null) => void;
+
 export interface SseLimits {
   /** Max size of one event (all its lines, in characters); larger events are dropped whole. */
   maxEventBytes: number;
@@ -44,7 +47,8 @@ export class SseParser {
   private pending = ''; // partial line carried across pieces
   private utf8Tail: Buffer | null = null;
   private afterCr = false; // last char seen was CR: a following LF belongs to it
-  private dataParts: string[] = [];
+  private firstData: string | null = null;
+  private moreData: string[] | null = null;
   private eventName: string | null = null;
   private lastId: string | null = null;
   private eventSize = 0;
@@ -52,7 +56,7 @@ export class SseParser {
   private skipping = false; // after a gap: ignore until the next blank line
 
   constructor(
-    private readonly onEvent: (ev: SseEvent, ts: number) => void,
+    private readonly onEvent: SseHandler,
     private readonly limits: SseLimits,
     private readonly counters: SseCounters,
   ) {}
@@ -144,11 +148,13 @@ export class SseParser {
   private markOversize(): void {
     if (!this.oversize) this.counters.oversizeEvents++;
     this.oversize = true;
-    this.dataParts = [];
+    this.firstData = null;
+    this.moreData = null;
   }
 
   private resetEvent(): void {
-    if (this.dataParts.length > 0) this.dataParts = [];
+    this.firstData = null;
+    this.moreData = null;
     this.eventName = null;
     this.eventSize = 0;
     this.oversize = false;
@@ -180,7 +186,7 @@ export class SseParser {
     if (first === 100 && s.startsWith('data:', b)) {
       let v = b + 5;
       if (v < e && s.charCodeAt(v) === 32) v++;
-      this.dataParts.push(s.slice(v, e));
+      this.addData(s.slice(v, e));
       return;
     }
     const colon = s.indexOf(':', b);
@@ -197,7 +203,7 @@ export class SseParser {
     }
     switch (name) {
       case 'data':
-        this.dataParts.push(value);
+        this.addData(value);
         break;
       case 'event':
         this.eventName = value;
@@ -210,16 +216,23 @@ export class SseParser {
     }
   }
 
+  private addData(v: string): void {
+    if (this.firstData === null) this.firstData = v;
+    else if (this.moreData === null) this.moreData = [v];
+    else this.moreData.push(v);
+  }
+
   private dispatch(ts: number): void {
-    if (this.oversize || this.dataParts.length === 0) {
+    const first = this.firstData;
+    if (this.oversize || first === null) {
       // per spec an event with no data is not dispatched
       this.resetEvent();
       return;
     }
-    const data = this.dataParts.length === 1 ? this.dataParts[0]! : this.dataParts.join('\n');
-    const ev: SseEvent = { event: this.eventName, data, id: this.lastId };
+    const data = this.moreData === null ? first : `${first}\n${this.moreData.join('\n')}`;
+    const event = this.eventName;
     this.resetEvent();
     this.counters.events++;
-    this.onEvent(ev, ts);
+    this.onEvent(data, event, ts, this.lastId);
   }
 }

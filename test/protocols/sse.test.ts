@@ -7,7 +7,7 @@ import { NdjsonSplitter } from '../../src/protocols/ndjson.ts';
 function parse(pieces: (string | Buffer)[], maxEventBytes = 1 << 20): { events: (SseEvent & { ts: number })[]; comments: number; oversize: number } {
   const events: (SseEvent & { ts: number })[] = [];
   const counters = { events: 0, comments: 0, oversizeEvents: 0 };
-  const p = new SseParser((ev, ts) => events.push({ ...ev, ts }), { maxEventBytes }, counters);
+  const p = new SseParser((data, event, ts, id) => events.push({ data, event, id, ts }), { maxEventBytes }, counters);
   pieces.forEach((x, i) => p.push(typeof x === 'string' ? Buffer.from(x) : x, i));
   p.end();
   return { events, comments: counters.comments, oversize: counters.oversizeEvents };
@@ -59,7 +59,7 @@ describe('SSE parser', () => {
   });
   test('after a gap the partial event is dropped and parsing resumes at the next blank line', () => {
     const events: string[] = [];
-    const p = new SseParser((ev) => events.push(ev.data), { maxEventBytes: 1 << 16 }, { events: 0, comments: 0, oversizeEvents: 0 });
+    const p = new SseParser((data) => events.push(data), { maxEventBytes: 1 << 16 }, { events: 0, comments: 0, oversizeEvents: 0 });
     p.push(Buffer.from('data: one\n\ndata: tw'), 1);
     p.gap();
     p.push(Buffer.from('o-rest"}\n\ndata: three\n\n'), 2);
