@@ -24,6 +24,7 @@ export interface SloInputRecord {
   output_tokens_per_s?: number | null;
   'http.response.status_code'?: number | null;
   'http.route'?: string;
+  'db.system.name'?: string;
   'db.system'?: string;
   'db.collection.name'?: string;
   'k8s.namespace.name'?: string;
@@ -33,22 +34,23 @@ export interface SloInputRecord {
   [key: string]: unknown;
 }
 
-/** Selector keys an SLO can filter on, and the record field each one reads. */
+/** Selector keys an SLO can filter on, and the record fields each one reads (first present wins). */
 export const SELECTOR_FIELDS = {
-  provider: 'gen_ai.provider.name',
-  model: 'gen_ai.request.model',
-  operation: 'gen_ai.operation.name',
-  server_address: 'server.address',
-  namespace: 'k8s.namespace.name',
-  workload: 'k8s.workload.name',
-  pod: 'k8s.pod.name',
-  tenant: 'tenant',
-  route: 'http.route',
-  db_system: 'db.system',
-  collection: 'db.collection.name',
-} as const;
+  provider: ['gen_ai.provider.name'],
+  model: ['gen_ai.request.model'],
+  operation: ['gen_ai.operation.name'],
+  server_address: ['server.address'],
+  namespace: ['k8s.namespace.name'],
+  workload: ['k8s.workload.name', 'k8s.deployment.name', 'k8s.statefulset.name', 'k8s.daemonset.name'],
+  pod: ['k8s.pod.name'],
+  tenant: ['tenant'],
+  route: ['http.route'],
+  // The retrieval producer uses the current OTel name (db.system.name); db.system is the older one.
+  db_system: ['db.system.name', 'db.system'],
+  collection: ['db.collection.name'],
+} as const satisfies Record<string, readonly string[]>;
 export type SelectorKey = keyof typeof SELECTOR_FIELDS;
-const SELECTOR_ENTRIES = Object.entries(SELECTOR_FIELDS) as [SelectorKey, string][];
+const SELECTOR_ENTRIES = Object.entries(SELECTOR_FIELDS) as [SelectorKey, readonly string[]][];
 
 /** Numeric SLI values a threshold SLI can compare. */
 export type ValueField = 'ttft_s' | 'tpot_s' | 'duration_s' | 'output_tokens_per_s';
@@ -115,9 +117,14 @@ export function normalizeRecord(input: unknown): NormalizeResult {
   }
 
   const labels: Partial<Record<SelectorKey, string>> = {};
-  for (const [key, name] of SELECTOR_ENTRIES) {
-    const v = field(rec, name);
-    if (typeof v === 'string') labels[key] = v;
+  for (const [key, names] of SELECTOR_ENTRIES) {
+    for (const name of names) {
+      const v = field(rec, name);
+      if (typeof v === 'string') {
+        labels[key] = v;
+        break;
+      }
+    }
   }
 
   const err = field(rec, 'error.type');
