@@ -242,6 +242,37 @@ spec:
     assert.ok(errs.some((e) => /^r\.yaml:6:17: \(document 1\) spec\.indicatorRef: no SLI named 'nope'/.test(e)), errs.join('\n'));
   });
 
+  test('inline alert policies; a thresholdMetric without op/value is an error', () => {
+    const slo = (objective: string) => `apiVersion: openslo/v1
+kind: SLO
+metadata: {name: tpot, annotations: {llmslo.dev/min-events: '25'}}
+spec:
+  service: s
+  indicator:
+    metadata: {name: tpot}
+    spec:
+      thresholdMetric:
+        metricSource: {type: llmslo, spec: {sli: tpot, selector: {model: m}}}
+  timeWindow: [{duration: 7d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [${objective}]
+  alertPolicies:
+    - kind: AlertPolicy
+      metadata: {name: p}
+      spec:
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: c}
+            spec: {severity: page, condition: {kind: burnrate, op: gt, threshold: 10, lookbackWindow: 2h}}
+`;
+    const ok = parse(slo('{op: lt, value: 0.05, targetPercent: 95}'));
+    assert.deepEqual(ok.issues, []);
+    assert.deepEqual(ok.slos[0]!.sli, { type: 'tpot', source: 'llm_call', field: 'tpot_s', op: 'lt', threshold: 0.05, includeErrors: false });
+    assert.equal(ok.slos[0]!.minEvents, 25);
+    assert.deepEqual(ok.slos[0]!.alertWindows, [{ severity: 'page', longMs: 7_200_000, shortMs: 600_000, factor: 10, op: 'gt', forMs: 0 }]);
+    assert.match(errors(slo('{target: 0.95}'))[0]!, /spec\.objectives\[0\]: a thresholdMetric needs op and value/);
+  });
+
   test('v1alpha and v2alpha are refused with a pointer to v1', () => {
     assert.match(errors('apiVersion: openslo/v1alpha\nkind: SLO\n')[0]!, /openslo\/v1alpha is not supported: use openslo\/v1 or llmslo\/v1/);
   });
