@@ -18,9 +18,9 @@ const opt = (name: string, def: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const CALLS = opt('calls', 6000);
-const CONNS = opt('conns', 400);
-const ROUNDS = opt('rounds', 3);
+const CALLS = opt('calls', 1500);
+const CONNS = opt('conns', 100);
+const ROUNDS = opt('rounds', 6);
 
 // deterministic PRNG
 let seed = 12345;
