@@ -72,7 +72,7 @@ export function runEngine(specs: SloSpec[], minutes: MinuteCounts[], evalAtMin: 
 export function rulesForTest(specs: SloSpec[], interval: string): string {
   const rules = prometheusRules(specs, interval);
   for (const g of rules.groups) for (const r of g.rules) delete r.annotations;
-  return stringify(rules, { lineWidth: 0 });
+  return stringify(rules, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function cumulative(minutes: MinuteCounts[], key: 'good' | 'bad'): string {
