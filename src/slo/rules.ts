@@ -73,7 +73,12 @@ export function sloRuleGroup(spec: SloSpec, interval?: string): PromRuleGroup {
   rules.push({ record: ruleNames.objective, expr: `vector(${num(spec.objective)})`, labels: meta });
   rules.push({ record: ruleNames.errorBudget, expr: `vector(${num(budget)})`, labels: meta });
   rules.push({ record: ruleNames.periodSeconds, expr: `vector(${num(spec.periodMs / 1000)})`, labels: meta });
-  rules.push({ record: ruleNames.budgetRemaining, expr: `1 - ${ruleNames.burnRate(period)}{${sel}}`, labels: meta });
+  // 1 − burn over the period; with no events the burn is NaN (0/0), and the budget is whole (as in the engine).
+  rules.push({
+    record: ruleNames.budgetRemaining,
+    expr: `1 - (${ruleNames.burnRate(period)}{${sel}} >= 0 or ${ruleNames.events(period)}{${sel}} * 0)`,
+    labels: meta,
+  });
 
   const severities: string[] = [];
   for (const w of spec.alertWindows) if (!severities.includes(w.severity)) severities.push(w.severity);

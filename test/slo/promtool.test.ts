@@ -21,11 +21,13 @@ function tempDir(): string {
 }
 
 /** Writes rules + test for one SLO scenario and runs `promtool test rules`. */
-async function promtoolAgrees(promtool: string, spec: SloSpec, minutes: MinuteCounts[], decisions: EngineDecision[], evalInterval: string): Promise<{ code: number; out: string }> {
+async function promtoolAgrees(
+  promtool: string, spec: SloSpec, minutes: MinuteCounts[], decisions: EngineDecision[], evalInterval: string, opts: { budget?: boolean } = {},
+): Promise<{ code: number; out: string }> {
   const dir = tempDir();
   try {
     writeFileSync(join(dir, 'rules.yaml'), rulesForTest([spec], evalInterval));
-    writeFileSync(join(dir, 'test.yaml'), promtoolTest(spec, minutes, decisions, STANDARD_WINDOWS_MS, 'rules.yaml', evalInterval));
+    writeFileSync(join(dir, 'test.yaml'), promtoolTest(spec, minutes, decisions, STANDARD_WINDOWS_MS, 'rules.yaml', evalInterval, opts));
     const r = await run(promtool, ['test', 'rules', 'test.yaml'], { cwd: dir });
     return { code: r.code, out: r.stdout + r.stderr };
   } finally {
@@ -182,6 +184,42 @@ describe('equivalence: engine and Prometheus agree on burn rates and alerts', ()
       assert.equal(r.code, 0, r.out);
     });
   }
+});
+
+describe('equivalence: error budget remaining', () => {
+  test('over a 1d period (kept exactly in the engine) the budget left equals the recording rule, including before any event', async (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (!promtool) return;
+    const [spec] = specFromYaml(`apiVersion: llmslo/v1
+service: gw
+slos:
+  - name: daily
+    sli: {type: availability}
+    objective: 98
+    window: 1d
+    alerting:
+      windows:
+        - {severity: page, long: 1h, short: 5m, budget_percent: 5}
+        - {severity: ticket, long: 6h, short: 30m, budget_percent: 20}
+`);
+    const rnd = prng(3);
+    const N = 1440 + 720;
+    // Quiet for the first 10 minutes (no events: budget whole), then noisy traffic with two bad hours.
+    const minutes = minutesOf(N, (i) => {
+      if (i < 10) return { good: 0, bad: 0 };
+      const n = 5 + Math.floor(rnd() * 10);
+      const p = (i >= 600 && i < 660) || (i >= 1800 && i < 1860) ? 0.3 : 0.01;
+      let bad = 0;
+      for (let k = 0; k < n; k++) if (rnd() < p) bad++;
+      return { good: n - bad, bad };
+    });
+    // From minute 10: before that Prometheus has fewer than two samples and no increase() at all.
+    const decisions = runEngine([spec!], minutes, range(1, N / 10).map((k) => k * 10), STANDARD_WINDOWS_MS);
+    assert.equal(decisions[0]!.budgetRemaining, 1);
+    assert.ok(decisions.some((d) => d.budgetRemaining < 0.5) && decisions.some((d) => d.firing.length > 0));
+    const r = await promtoolAgrees(promtool, spec!, minutes, decisions, '10m', { budget: true });
+    assert.equal(r.code, 0, r.out);
+  });
 });
 
 describe('sloth output', () => {

@@ -16,6 +16,7 @@ export interface EngineDecision {
   atMin: number;
   burn: Record<string, number | null>;
   firing: string[];
+  budgetRemaining: number;
 }
 
 export function specFromYaml(text: string): SloSpec[] {
@@ -55,7 +56,7 @@ export function runEngine(specs: SloSpec[], minutes: MinuteCounts[], evalAtMin: 
         const b = st!.burn_rates.find((x) => x.window === formatDuration(w));
         burn[formatDuration(w)] = b ? b.burn_rate : null;
       }
-      out.push({ atMin: i, burn, firing: st!.alerts.filter((a) => a.state === 'firing').map((a) => a.severity) });
+      out.push({ atMin: i, burn, firing: st!.alerts.filter((a) => a.state === 'firing').map((a) => a.severity), budgetRemaining: st!.error_budget_remaining });
     }
     if (i === minutes.length) break;
     const m = minutes[i]!;
@@ -83,7 +84,10 @@ function cumulative(minutes: MinuteCounts[], key: 'good' | 'bad'): string {
 }
 
 /** A promtool test file asserting the engine's burn rates and alert decisions at each evaluation time. */
-export function promtoolTest(spec: SloSpec, minutes: MinuteCounts[], decisions: EngineDecision[], windowsMs: number[], ruleFile: string, evaluationInterval: string): string {
+export function promtoolTest(
+  spec: SloSpec, minutes: MinuteCounts[], decisions: EngineDecision[], windowsMs: number[], ruleFile: string, evaluationInterval: string,
+  opts: { budget?: boolean } = {},
+): string {
   const series = (result: string) => `llmslo_slo_events_total{slo="${spec.name}",result="${result}",instance="agent-1"}`;
   const promql_expr_test = decisions.flatMap((d) =>
     windowsMs
@@ -94,6 +98,15 @@ export function promtoolTest(spec: SloSpec, minutes: MinuteCounts[], decisions: 
         exp_samples: [{ labels: `${ruleNames.burnRate(formatDuration(w))}{slo="${spec.name}"}`, value: d.burn[formatDuration(w)]! }],
       })),
   );
+  if (opts.budget) {
+    for (const d of decisions) {
+      promql_expr_test.push({
+        expr: `${ruleNames.budgetRemaining}{slo="${spec.name}"}`,
+        eval_time: `${d.atMin}m`,
+        exp_samples: [{ labels: `${ruleNames.budgetRemaining}{slo="${spec.name}"}`, value: d.budgetRemaining }],
+      });
+    }
+  }
   const alert_rule_test = decisions.map((d) => ({
     eval_time: `${d.atMin}m`,
     alertname: spec.alertName,
