@@ -32,16 +32,24 @@ export class TextTally {
     private readonly maxChars: number,
     private readonly count: ((s: string) => number) | null,
   ) {}
+  /** False once the text is known not to be needed (the provider will send usage). */
+  keep = true;
   add(s: string): void {
     if (s.length === 0) return;
     this.sawText = true;
-    if (this.count === null) return;
+    if (this.count === null || !this.keep) return;
     this.parts.push(s);
     this.chars += s.length;
     if (this.chars >= this.maxChars) this.flushCount();
   }
   private flushCount(): void {
     if (this.count && this.parts.length > 0) this.countedTokens += this.count(this.parts.join(''));
+    this.parts = [];
+    this.chars = 0;
+  }
+  /** Drop held text and stop keeping more (it will not be needed). */
+  discard(): void {
+    this.keep = false;
     this.parts = [];
     this.chars = 0;
   }
@@ -69,6 +77,8 @@ export interface CallState {
   finishReasons: string[];
   usage: Usage;
   usageSeen: boolean;
+  /** The provider will send usage (so completion text need not be kept for estimation). */
+  usageExpected: boolean;
   /** The request asked for a stream (body flag, URL). */
   requestedStream: boolean;
   /** The stream's terminal marker was seen ([DONE], message_stop, response.completed, done:true, finishReason). */

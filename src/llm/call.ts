@@ -68,6 +68,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       finishReasons: [],
       usage: { input: null, output: null, cacheRead: null, cacheCreation: null, reasoning: null },
       usageSeen: false,
+      usageExpected: false,
       requestedStream: route.pathStream,
       terminal: false,
       streamError: null,
@@ -124,6 +125,11 @@ export class LlmCallBuilder implements ExchangeHandler {
       return;
     }
     this.route.adapter.onRequest(body, this.st);
+    // Keep completion text only when it may be needed: estimation without usage, or excerpts.
+    if (this.st.usageExpected && this.env.excerpts === null) {
+      this.st.completion.discard();
+      this.st.prompt.discard();
+    }
   }
 
   onInterimResponse(): void {
@@ -289,7 +295,14 @@ export class LlmCallBuilder implements ExchangeHandler {
       // Who closed first, seen from the observed process: for a client, a local close/RST is
       // the client giving up; for a server, the peer (client) going away is.
       const clientGaveUp = side === 'client' ? r === 'local_close' || r === 'reset_sent' : r === 'remote_close' || r === 'reset_received';
-      if (clientGaveUp) return { type: 'client_cancelled', code: r, source: 'transport', streamClass: null };
+      if (clientGaveUp) {
+        // An SDK that gives up after its read timeout (x-stainless-read-timeout) timed out: it did not cancel.
+        const idleFrom = this.lastBodyTs ?? this.responseStart ?? this.requestEnd;
+        const limit = this.readTimeoutS();
+        if (limit !== null && idleFrom !== null && (f.tsNs - idleFrom) / 1e9 >= limit * 0.95)
+          return { type: 'timeout', code: 'read_timeout', source: 'transport', streamClass: null };
+        return { type: 'client_cancelled', code: r, source: 'transport', streamClass: null };
+      }
       if (this.head === null) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
       if (streaming && !st.terminal) return { type: 'stream_interrupted', code: r, source: 'transport', streamClass: null };
       if (!streaming) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
@@ -300,6 +313,13 @@ export class LlmCallBuilder implements ExchangeHandler {
       return { type: 'stream_interrupted', code: 'no_terminal_event', source: 'stream', streamClass: null };
     }
     return { type: null, code: null, source: null, streamClass: null };
+  }
+
+  private readTimeoutS(): number | null {
+    const v = this.ctx.request.headers.get('x-stainless-read-timeout');
+    if (v === undefined || !/^\s*\d+(\.\d+)?\s*$/.test(v)) return null;
+    const n = Number(v);
+    return n > 0 ? n : null;
   }
 
   private build(f: ExchangeFinish): LlmCallRecord {

@@ -1,7 +1,9 @@
 // Inter-chunk gap distribution for one call with bounded memory: exact up to `cap` gaps, then a
 // deterministic reservoir sample (so the same stream always gives the same record). Max is exact.
 export class GapRecorder {
-  private gaps: number[] = [];
+  // Float64Array: no boxed number per gap (ns differences exceed small-integer range).
+  private gaps = new Float64Array(16);
+  private n = 0;
   private seen = 0;
   private maxNs = 0;
   private rng = 0x9e3779b9;
@@ -19,8 +21,13 @@ export class GapRecorder {
     const g = gapNs < 0 ? 0 : gapNs;
     if (g > this.maxNs) this.maxNs = g;
     this.seen++;
-    if (this.gaps.length < this.cap) {
-      this.gaps.push(g);
+    if (this.n < this.cap) {
+      if (this.n === this.gaps.length) {
+        const next = new Float64Array(Math.min(this.cap, this.gaps.length * 2));
+        next.set(this.gaps);
+        this.gaps = next;
+      }
+      this.gaps[this.n++] = g;
       return;
     }
     // xorshift32: deterministic per call
@@ -40,7 +47,7 @@ export class GapRecorder {
   /** Seconds: nearest-rank p50 / p95 and the exact max; null without gaps. */
   summary(): { p50: number; p95: number; max: number; count: number } | null {
     if (this.seen === 0) return null;
-    const s = Float64Array.from(this.gaps).sort();
+    const s = this.gaps.slice(0, this.n).sort();
     const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
     return { p50: rank(0.5) / 1e9, p95: rank(0.95) / 1e9, max: this.maxNs / 1e9, count: this.seen };
   }

@@ -36,6 +36,7 @@ function readUsage(u: unknown, st: CallState): void {
 
 export const anthropicMessages: Adapter = {
   onRequest(body, st) {
+    st.usageExpected = true;
     if (!isObj(body)) return;
     st.requestModel = strOrNull(body['model']) ?? st.requestModel;
     if (body['stream'] === true) st.requestedStream = true;

@@ -59,6 +59,7 @@ function readChunk(o: Record<string, unknown>, st: CallState): boolean {
 
 export const geminiGenerate: Adapter = {
   onRequest(body, st) {
+    st.usageExpected = true;
     if (!isObj(body)) return;
     tallyPromptContent(body['contents'], st.prompt);
     tallyPromptContent(body['systemInstruction'], st.prompt);

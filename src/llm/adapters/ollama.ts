@@ -44,6 +44,7 @@ function readLine(o: Record<string, unknown>, st: CallState): boolean {
 
 export const ollamaGenerate: Adapter = {
   onRequest(body, st) {
+    st.usageExpected = true;
     if (!isObj(body)) return;
     st.requestModel = strOrNull(body['model']) ?? st.requestModel;
     // Ollama streams unless told not to.

@@ -41,6 +41,11 @@ function readCommonRequest(body: unknown, st: CallState): void {
 export const openaiChat: Adapter = {
   onRequest(body, st) {
     readCommonRequest(body, st);
+    // Streams carry usage only when asked for; non-stream bodies always do.
+    if (isObj(body)) {
+      const so = body['stream_options'];
+      st.usageExpected = !st.requestedStream || (isObj(so) && so['include_usage'] === true);
+    }
     if (isObj(body)) tallyPromptContent(body['messages'] ?? body['prompt'], st.prompt);
   },
   onStreamPayload(event, data, st) {
@@ -177,6 +182,7 @@ const RESPONSES_CONTENT_DELTAS = new Set([
 export const openaiResponses: Adapter = {
   onRequest(body, st) {
     readCommonRequest(body, st);
+    st.usageExpected = true;
     if (isObj(body)) {
       tallyPromptContent(body['input'], st.prompt);
       tallyPromptContent(body['instructions'], st.prompt);
