@@ -211,6 +211,9 @@ export class SimProvider {
       outcome: 'ok',
       usage: null,
       planned_output_tokens: null,
+      planned_headers_ms: null,
+      planned_ttft_ms: null,
+      lateness_ms: null,
       content_chunks: 0,
       chunks: [],
     };
@@ -358,6 +361,8 @@ export class SimProvider {
     const headersDelay = sample(p.headers_ms, rng) + (f === 'slow_headers' ? (fault!.delay_ms ?? 3000) : 0);
     const ttft = sample(p.ttft_ms, rng) + p.prefill_ms_per_input_token * inputTokens + (f === 'slow_ttft' ? (fault!.delay_ms ?? 3000) : 0);
     const t0 = monoMs();
+    rec.planned_headers_ms = Math.round(headersDelay * 1000) / 1000;
+    rec.planned_ttft_ms = Math.round(Math.max(ttft, headersDelay) * 1000) / 1000;
     const usage = { input: inputTokens, output: outTokens };
     const faultAfter = fault ? Math.min(fault.after_tokens ?? Math.floor(outTokens / 2), outTokens) : 0;
     const ctx: CallContext = {
@@ -440,9 +445,17 @@ export class SimProvider {
     const perChunk = p.tokens_per_chunk;
     let sent = 0;
     let stalled = false;
+    let lateSum = 0;
+    let lateMax = 0;
+    let lateN = 0;
     while (sent < outTokens) {
       await this.wheel.until(next);
       if (isClosed()) return this.finishRecord(rec, 'client_closed');
+      const late = monoMs() - next;
+      lateSum += late;
+      lateN++;
+      if (late > lateMax) lateMax = late;
+      rec.lateness_ms = { mean: Math.round((lateSum / lateN) * 1000) / 1000, max: Math.round(lateMax * 1000) / 1000 };
       if (fault && sent >= faultAfter) {
         if (f === 'stall' && !stalled) {
           stalled = true;

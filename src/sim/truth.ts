@@ -47,6 +47,11 @@ export interface TruthRecord {
   outcome: Outcome;
   usage: { input_tokens: number; output_tokens: number } | null;
   planned_output_tokens: number | null;
+  /** Sampled from the profile: ms from taking the slot to headers and to the first token. */
+  planned_headers_ms: number | null;
+  planned_ttft_ms: number | null;
+  /** How late the timer wheel delivered the scheduled chunks (scheduling fidelity), ms. */
+  lateness_ms: { mean: number; max: number } | null;
   content_chunks: number;
   chunks: TruthChunk[];
 }
