@@ -837,14 +837,18 @@ static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_pt
 
 	if (source == LLMSLO_SRC_NODE) {
 		struct ssl_key k = { .tgid = tgid, .ssl = a.ssl };
-		bool bound = bpf_map_lookup_elem(&ssl_conns, &k) != NULL;
-		if (!bound && !is_write) {
-			/* Node decrypts right after reading the ciphertext on this thread. */
+		struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
+		bool bound = b != NULL;
+		if (!is_write) {
+			/* Node decrypts right after reading the ciphertext on this thread. This also
+			 * re-binds: a freed SSL*'s address is soon reused for a new connection (often
+			 * before the old socket reaches CLOSE), and the new, still unbound socket read
+			 * just before this SSL_read is the stronger evidence. */
 			struct thread_sock *lr = bpf_map_lookup_elem(&last_tls_read, &pid_tgid);
 			if (lr && now - lr->ts < TLS_BIND_WINDOW_NS) {
 				__u64 skey = lr->sk;
 				struct conn_state *c = bpf_map_lookup_elem(&conns, &skey);
-				if (c && !c->tls_bound) {
+				if (c && !c->tls_bound && (!b || b->sk != skey)) {
 					bind_ssl(tgid, a.ssl, (struct sock *)lr->sk, c, lr->fd, LLMSLO_SRC_NODE, 2);
 					bound = true;
 				}
@@ -1019,8 +1023,11 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	emit_conn(ctx, sk, c, now, duration, false);
 	if (new == TCP_CLOSE) {
 		if (c->ssl_ptr) {
+			/* Only if the SSL* still points here: its address may already serve a new one. */
 			struct ssl_key k = { .tgid = c->owner_tgid, .ssl = c->ssl_ptr };
-			bpf_map_delete_elem(&ssl_conns, &k);
+			struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
+			if (b && b->conn_id == c->id)
+				bpf_map_delete_elem(&ssl_conns, &k);
 		}
 		bpf_map_delete_elem(&conns, &key);
 	}

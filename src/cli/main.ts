@@ -9,6 +9,7 @@ interface CommandEntry {
 }
 
 const commands: Record<string, CommandEntry> = {
+  demo: { summary: 'live demo: simulated provider, real clients, eBPF capture, per-model SLIs', load: () => import('./commands/demo.ts') },
   capture: { summary: 'print decoded kernel events live (debugging)', load: () => import('./commands/capture.ts') },
   record: { summary: 'record the raw kernel event stream to a file', load: () => import('./commands/record.ts') },
   replay: { summary: 'feed a recording through the decoding pipeline', load: () => import('./commands/replay.ts') },
