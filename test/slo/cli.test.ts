@@ -66,6 +66,12 @@ describe('llmslo slo', () => {
     const s = await llmslo(['slo', 'rules', '--format', 'sloth', 'examples/slo/llm-slos.yaml']);
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stdout, /^version: prometheus\/v1$/m);
+    const op = await llmslo(['slo', 'rules', '--format', 'prometheus-operator', '--namespace', 'monitoring', 'examples/slo/llm-slos.yaml']);
+    assert.equal(op.code, 0, op.stderr);
+    const cr = parse(op.stdout) as { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: typeof doc };
+    assert.deepEqual([cr.apiVersion, cr.kind, cr.metadata.name, cr.metadata.namespace], ['monitoring.coreos.com/v1', 'PrometheusRule', 'llmslo-slos', 'monitoring']);
+    assert.deepEqual(cr.spec.groups.map((g) => g.name), doc.groups.map((g) => g.name));
+    assert.equal((await llmslo(['slo', 'rules', '--namespace', 'x', 'examples/slo/llm-slos.yaml'])).code, 2, '--namespace needs the operator format');
     const out = join(dir, 'rules.yaml');
     const o = await llmslo(['slo', 'rules', '--out', out, 'examples/slo/llm-slos.yaml']);
     assert.equal(o.code, 0);

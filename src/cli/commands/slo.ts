@@ -6,7 +6,7 @@ import { parseCommandArgs } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { formatIssue, loadSloFiles } from '../../slo/parse.ts';
 import type { SloSpec } from '../../slo/spec.ts';
-import { prometheusRulesYaml, slothSpecsYaml } from '../../slo/rules.ts';
+import { prometheusOperatorYaml, prometheusRulesYaml, slothSpecsYaml } from '../../slo/rules.ts';
 import { SloEngine, type SloStatus } from '../../slo/engine.ts';
 import { parseDuration, formatDuration } from '../../slo/duration.ts';
 import { normalizeRecord } from '../../slo/record.ts';
@@ -18,7 +18,9 @@ const USAGE = `usage: llmslo slo <subcommand> [options] FILE...
 subcommands:
   lint FILE...                 validate SLO specs (llmslo/v1 or OpenSLO v1); exit 1 on any problem
   rules FILE...                print Prometheus recording + alerting rules for the SLOs
-      --format prometheus|sloth   output (default prometheus; sloth = Sloth prometheus/v1 specs)
+      --format F                  prometheus (rule file, default), prometheus-operator (PrometheusRule),
+                                  sloth (Sloth prometheus/v1 specs)
+      --name NAME, --namespace NS PrometheusRule metadata (prometheus-operator format)
       --interval DURATION         rule group evaluation interval (default: Prometheus's global one)
       --out PATH                  write to PATH atomically instead of stdout
   eval FILE... --records PATH|-  replay call records (JSONL) through the SLO engine, print alert events (JSONL)
@@ -61,15 +63,26 @@ async function lint(argv: string[]): Promise<number> {
 
 async function rules(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('slo rules', argv, {
-    format: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string', short: 'o' },
+    format: { type: 'string' }, interval: { type: 'string' }, out: { type: 'string', short: 'o' }, name: { type: 'string' }, namespace: { type: 'string' },
   }, true);
   if (values.help) return (console.log(USAGE), 0);
   const format = values.format ?? 'prometheus';
-  if (format !== 'prometheus' && format !== 'sloth') throw new CliError(`slo rules: --format must be prometheus or sloth, got '${format}'`, 2);
+  if (format !== 'prometheus' && format !== 'sloth' && format !== 'prometheus-operator') {
+    throw new CliError(`slo rules: --format must be prometheus, prometheus-operator or sloth, got '${format}'`, 2);
+  }
+  for (const k of ['name', 'namespace'] as const) {
+    const v = values[k];
+    if (v !== undefined && (format !== 'prometheus-operator' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v))) {
+      throw new CliError(`slo rules: --${k} ${format !== 'prometheus-operator' ? 'only applies to --format prometheus-operator' : `must be a Kubernetes name, got '${v}'`}`, 2);
+    }
+  }
   if (values.interval !== undefined && !parseDuration(values.interval).ok) throw new CliError(`slo rules: --interval must be a duration like 30s or 1m, got '${values.interval}'`, 2);
   const slos = await loadSpecs('rules', positionals);
   if (!slos) return 1;
-  const text = format === 'sloth' ? slothSpecsYaml(slos) : prometheusRulesYaml(slos, values.interval);
+  const text =
+    format === 'sloth' ? slothSpecsYaml(slos)
+    : format === 'prometheus-operator' ? prometheusOperatorYaml(slos, { name: values.name, namespace: values.namespace, interval: values.interval })
+    : prometheusRulesYaml(slos, values.interval);
   if (values.out) await writeFileAtomic(values.out, text);
   else await writeLine(process.stdout, text.endsWith('\n') ? text.slice(0, -1) : text);
   return 0;
