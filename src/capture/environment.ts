@@ -102,7 +102,12 @@ export function environmentChecks(): EnvCheck[] {
   const btf = existsSync('/sys/kernel/btf/vmlinux');
   checks.push({ name: 'btf', ok: btf, detail: btf ? '/sys/kernel/btf/vmlinux present' : 'no kernel BTF at /sys/kernel/btf/vmlinux (CO-RE needs CONFIG_DEBUG_INFO_BTF=y)' });
   const tfs = tracefsPath();
-  checks.push({ name: 'tracefs', ok: tfs !== null, detail: tfs ? `mounted at ${tfs}` : 'not mounted (llmslo mounts it at start when it can)' });
+  const tfsMounted = isMounted('/sys/kernel/tracing', 'tracefs') || isMounted('/sys/kernel/debug/tracing', 'tracefs');
+  checks.push({
+    name: 'tracefs',
+    ok: tfs !== null,
+    detail: tfs ? `mounted at ${tfs}` : tfsMounted ? 'mounted but not readable by this user (run as root)' : 'not mounted (llmslo mounts it at start when it can)',
+  });
   const bpffs = isMounted('/sys/fs/bpf', 'bpf');
   checks.push({ name: 'bpffs', ok: true, detail: bpffs ? 'mounted at /sys/fs/bpf' : 'not mounted (optional: only needed for pinning)' });
   checks.push({ name: 'cgroup', ok: true, detail: `cgroup ${cgroupVersion()}` });

@@ -23,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const lines: Line[] = [];
-  const mountProblems = ensureMounts();
+  // Mounting needs root; without it, the privilege check below says what is wrong.
+  const mountProblems = process.getuid?.() === 0 ? ensureMounts() : [];
   for (const c of environmentChecks()) lines.push({ check: c.name, ok: c.ok, detail: c.detail });
   for (const p of mountProblems) lines.push({ check: 'mounts', ok: false, detail: p });
   try {
