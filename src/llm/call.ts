@@ -4,6 +4,7 @@
 import type { ExchangeContext, ExchangeFinish, ExchangeHandler } from '../protocols/http_connection.ts';
 import type { ResponseHead } from '../protocols/http1.ts';
 import { CappedBytes } from '../protocols/bytes.ts';
+import { JsonArraySplitter } from '../protocols/json_array.ts';
 import { NdjsonSplitter } from '../protocols/ndjson.ts';
 import { SseParser } from '../protocols/sse.ts';
 import { ChunkKind, TextTally } from './adapter.ts';
@@ -18,7 +19,7 @@ import { parseTraceparent, providerRequestId, rateLimitInfo, serverEndpoint, spl
 import { LLM_CALL_SCHEMA } from './records.ts';
 import type { ErrorType, LlmCallRecord } from './records.ts';
 
-type Framing = 'sse' | 'ndjson' | 'json';
+type Framing = 'sse' | 'ndjson' | 'jsonarray' | 'json';
 
 const sec = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.max(0, b - a) / 1e9);
 
@@ -42,6 +43,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   private framing: Framing = 'json';
   private sse: SseParser | null = null;
   private nd: NdjsonSplitter | null = null;
+  private arr: JsonArraySplitter | null = null;
   private body: CappedBytes | null = null;
   private bodyBroken = false;
   private chunks = 0;
@@ -83,7 +85,7 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   /** Memory held by this call (for accounting). */
   get bufferedBytes(): number {
-    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars;
+    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + (this.arr?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars;
   }
 
   markPartial(reason: string): void {
@@ -145,6 +147,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     if (ct.includes('text/event-stream')) this.framing = 'sse';
     else if (ct.includes('ndjson') || ct.includes('jsonl') || (this.route.adapterName === 'ollama' && this.st.requestedStream && head.status < 300 && !ct.includes('json')))
       this.framing = 'ndjson';
+    else if (this.route.adapterName === 'gemini' && this.route.pathStream && head.status < 300 && ct.includes('json')) this.framing = 'jsonarray';
     else this.framing = 'json';
     if (this.st.provider === 'openai_compatible') {
       for (const k of head.headers.raw.keys()) {
@@ -161,6 +164,8 @@ export class LlmCallBuilder implements ExchangeHandler {
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
     if (this.framing === 'sse') {
       this.sse = new SseParser((data, event, ts) => onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
+    } else if (this.framing === 'jsonarray') {
+      this.arr = new JsonArraySplitter((el, ts) => onPayload(null, el, ts), this.env.limits.maxEventBytes, { elements: 0, oversizeElements: 0 });
     } else if (this.framing === 'ndjson') {
       this.nd = new NdjsonSplitter((line, ts) => onPayload(null, line, ts), this.env.limits.maxEventBytes, { lines: 0, oversizeLines: 0 });
     } else {
@@ -194,6 +199,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.lastBodyTs = tsNs;
     if (this.sse) this.sse.push(buf, tsNs, start, end);
     else if (this.nd) this.nd.push(buf, tsNs, start, end);
+    else if (this.arr) this.arr.push(buf, tsNs, start, end);
     else this.body?.append(buf, start, end);
   }
 
@@ -202,6 +208,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.partial.add('response_gap');
     this.sse?.gap();
     this.nd?.gap();
+    this.arr?.gap();
     if (this.body) this.bodyBroken = true;
   }
 

@@ -86,3 +86,30 @@ describe('NDJSON splitter', () => {
     assert.equal(c.oversizeLines, 1);
   });
 });
+
+describe('JSON array splitter', async () => {
+  const { JsonArraySplitter } = await import('../../src/protocols/json_array.ts');
+  const split = (pieces: string[]): [string, number][] => {
+    const out: [string, number][] = [];
+    const s = new JsonArraySplitter((e, ts) => out.push([e, ts]), 1 << 16, { elements: 0, oversizeElements: 0 });
+    pieces.forEach((p, i) => s.push(Buffer.from(p), i));
+    return out;
+  };
+  test('elements with brackets, braces, quotes and escapes inside strings; every split point', () => {
+    const els = [{ a: 'x]}"{[' }, { b: [1, { c: '\\"' }] }, { d: 'é' }];
+    const text = '[' + els.map((e) => JSON.stringify(e)).join(',\r\n') + ']';
+    const whole = split([text]).map(([e]) => JSON.parse(e) as unknown);
+    assert.deepEqual(whole, els);
+    const bytes = Buffer.from(text);
+    for (let i = 1; i < bytes.length; i++) {
+      const got: string[] = [];
+      const s = new JsonArraySplitter((e) => got.push(e), 1 << 16, { elements: 0, oversizeElements: 0 });
+      s.push(bytes.subarray(0, i), 0);
+      s.push(bytes.subarray(i), 1);
+      assert.deepEqual(got.map((e) => JSON.parse(e) as unknown), els, `split at ${i}`);
+    }
+  });
+  test('an element is timed by the piece that closes it', () => {
+    assert.deepEqual(split(['[{"a":', '1},{"b"', ':2}]']).map(([, ts]) => ts), [1, 2]);
+  });
+});
