@@ -44,7 +44,7 @@ export function geometryFor(spec: SloSpec): Geometry {
   // Bucket width divides every alert window (exact windows), at least 1s, at most 1m.
   let bucketMs = windows.reduce((g, w) => gcd(g, w), MINUTE);
   bucketMs = Math.max(1000, Math.floor(bucketMs / 1000) * 1000);
-  const longest = Math.max(...spec.alertWindows.map((w) => w.longMs));
+  const longest = Math.max(0, ...spec.alertWindows.map((w) => w.longMs));
   let fineSpanMs = Math.max(longest, Math.min(3 * DAY, spec.periodMs));
   if (spec.periodMs / bucketMs <= MAX_FINE_PERIOD_BUCKETS) fineSpanMs = Math.max(fineSpanMs, spec.periodMs);
   if (fineSpanMs / bucketMs > MAX_FINE_BUCKETS) bucketMs = Math.ceil(fineSpanMs / MAX_FINE_BUCKETS / 1000) * 1000;
