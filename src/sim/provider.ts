@@ -410,6 +410,8 @@ export class SimProvider {
         return;
       }
       const text = tokensText(ids);
+      // Where the first token would have been, for APIs that report phase durations (Ollama).
+      ctx.firstTokenNs = Number(process.hrtime.bigint()) - (monoMs() - (t0 + Math.max(ttft, headersDelay))) * 1e6;
       rec.status = 200;
       rec.headers = stamp();
       rec.usage = { input_tokens: usage.input, output_tokens: usage.output };
