@@ -182,7 +182,8 @@ console.log(`best: ${fmt(streamChunks / best)} stream chunks/s, ${(bytes / 1e6 /
   const K = opt('open', 10000);
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
-  const before = process.memoryUsage().heapUsed;
+  const m0 = process.memoryUsage();
+  const before = m0.heapUsed + m0.arrayBuffers;
   const p = createCallPipeline({ clock: (ns) => ns / 1e6 }, () => {});
   const call = makeCall('openai', 10);
   const body = Buffer.concat(call.events.slice(0, 3).map(chunkFrame));
@@ -193,7 +194,8 @@ console.log(`best: ${fmt(streamChunks / best)} stream chunks/s, ${(bytes / 1e6 /
     p.onEvent({ kind: 'data', connId: c, direction: 'ingress', tsNs: c + 2, bytes: Buffer.from(partial), missingAfter: 0, tls: true });
   }
   gc?.();
-  const after = process.memoryUsage().heapUsed;
+  const m1 = process.memoryUsage();
+  const after = m1.heapUsed + m1.arrayBuffers;
   const st = p.stats();
-  console.log(`memory: ${K} open connections with streams in flight: ${((after - before) / K / 1024).toFixed(1)} KiB heap per connection${gc ? '' : ' (run with --expose-gc for a cleaner figure)'}, ${(st.bufferedBytes / K).toFixed(0)} B parser buffers per connection`);
+  console.log(`memory: ${K} open connections with streams in flight: ${((after - before) / K / 1024).toFixed(1)} KiB per connection (JS heap + buffers)${gc ? '' : ' (run with --expose-gc for a cleaner figure)'}, of which ${(st.bufferedBytes / K).toFixed(0)} B parser buffers`);
 }

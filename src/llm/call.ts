@@ -15,9 +15,11 @@ import type { BuilderEnv } from './env.ts';
 import { classifyError, extractProviderError } from './errors.ts';
 import type { ProviderErrorInfo } from './errors.ts';
 import { GapRecorder } from './gaps.ts';
-import { parseTraceparent, providerRequestId, rateLimitInfo, serverEndpoint, splitTarget } from './http_meta.ts';
+import { providerRequestId, rateLimitInfo, requestMeta } from './http_meta.ts';
+import type { RequestMeta } from './http_meta.ts';
 import { LLM_CALL_SCHEMA } from './records.ts';
-import type { ErrorType, LlmCallRecord } from './records.ts';
+import type { ErrorType, LlmCallRecord, RateLimitInfo } from './records.ts';
+import type { ConnectionInfo } from '../capture/stream.ts';
 
 type Framing = 'sse' | 'ndjson' | 'jsonarray' | 'json';
 
@@ -34,7 +36,14 @@ export class LlmCallBuilder implements ExchangeHandler {
   private requestEnd: number | null = null;
   private requestComplete = false;
   private inert = false;
-  private head: ResponseHead | null = null;
+  /** Only the status is kept of the response head; the rest is read when it arrives. */
+  private head: { status: number } | null = null;
+  private rateLimit: RateLimitInfo = rateLimitInfo(null);
+  private requestId: string | null = null;
+  private readonly req: RequestMeta;
+  private readonly conn: ConnectionInfo;
+  private readonly role: 'client' | 'server';
+  private readonly startNs: number;
   private responseStart: number | null = null;
   private responseEnd: number | null = null;
   private firstChunk: number | null = null;
@@ -54,7 +63,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   private done = false;
 
   constructor(
-    private readonly ctx: ExchangeContext,
+    ctx: ExchangeContext,
     private readonly route: LlmRoute,
     private readonly env: BuilderEnv,
     private readonly emit: (r: LlmCallRecord) => void,
@@ -81,6 +90,11 @@ export class LlmCallBuilder implements ExchangeHandler {
     };
     this.reqBody = new CappedBytes(env.limits.maxRequestBodyBytes);
     if (ctx.resynced) this.partial.add('resynced');
+    // Keep what the record needs, not the request head itself (memory per open call).
+    this.req = requestMeta(ctx.request, ctx.conn, ctx.role);
+    this.conn = ctx.conn;
+    this.role = ctx.role;
+    this.startNs = ctx.requestStartNs;
   }
 
   /** Memory held by this call (for accounting). */
@@ -140,7 +154,9 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   onResponseHead(head: ResponseHead, tsNs: number, resynced: boolean): void {
     if (this.inert) return;
-    this.head = head;
+    this.head = { status: head.status };
+    this.rateLimit = rateLimitInfo(head.headers);
+    this.requestId = providerRequestId(head.headers);
     this.responseStart = tsNs;
     if (resynced) this.partial.add('resynced');
     const ct = (head.headers.get('content-type') ?? '').toLowerCase();
@@ -294,7 +310,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       return { type: inner, code: st.streamError.code, source: 'http', streamClass: null };
     }
     if (st.contentBlocked) return { type: 'content_filter', code: st.finishReasons[0] ?? null, source: 'http', streamClass: null };
-    const side = this.ctx.role;
+    const side = this.role;
     if (this.responseEnd === null && f.cause === 'connection_closed') {
       const r = f.closeReason;
       if (r === 'refused') return { type: 'connection_refused', code: r, source: 'transport', streamClass: null };
@@ -305,7 +321,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       if (clientGaveUp) {
         // An SDK that gives up after its read timeout (x-stainless-read-timeout) timed out: it did not cancel.
         const idleFrom = this.lastBodyTs ?? this.responseStart ?? this.requestEnd;
-        const limit = this.readTimeoutS();
+        const limit = this.req.readTimeoutS;
         if (limit !== null && idleFrom !== null && (f.tsNs - idleFrom) / 1e9 >= limit * 0.95)
           return { type: 'timeout', code: 'read_timeout', source: 'transport', streamClass: null };
         return { type: 'client_cancelled', code: r, source: 'transport', streamClass: null };
@@ -322,20 +338,9 @@ export class LlmCallBuilder implements ExchangeHandler {
     return { type: null, code: null, source: null, streamClass: null };
   }
 
-  private readTimeoutS(): number | null {
-    const v = this.ctx.request.headers.get('x-stainless-read-timeout');
-    if (v === undefined || !/^\s*\d+(\.\d+)?\s*$/.test(v)) return null;
-    const n = Number(v);
-    return n > 0 ? n : null;
-  }
-
   private build(f: ExchangeFinish): LlmCallRecord {
     const st = this.st;
-    const ctx = this.ctx;
-    const req = ctx.request;
-    const { path } = splitTarget(req.target);
-    const endpoint = serverEndpoint(req.headers.get('host'), ctx.conn, ctx.role);
-    const tp = parseTraceparent(req.headers.get('traceparent'));
+    const req = this.req;
     const err = this.classify(f);
     const streaming = this.framing !== 'json';
     const isStream = st.requestedStream || (this.head !== null && streaming);
@@ -356,7 +361,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       if (st.operation !== 'embeddings' && (st.completion.sawText || st.terminal)) output = st.completion.total();
       if (input !== null || output !== null) tokensSource = 'estimated';
     }
-    const rs = ctx.requestStartNs;
+    const rs = this.startNs;
     const re = this.requestEnd;
     const ttft = isStream ? sec(re, this.firstToken) : null;
     const ttfc = isStream ? sec(re, this.firstChunk) : null;
@@ -380,10 +385,10 @@ export class LlmCallBuilder implements ExchangeHandler {
       'gen_ai.response.model': st.responseModel,
       'gen_ai.response.id': st.responseId,
       'gen_ai.response.finish_reasons': st.finishReasons,
-      'server.address': endpoint.address,
-      'server.port': endpoint.port,
+      'server.address': req.address,
+      'server.port': req.port,
       'http.request.method': req.method,
-      'url.path': path,
+      'url.path': req.path,
       stream: isStream,
       'http.response.status_code': this.head?.status ?? null,
       'error.type': err.type,
@@ -405,15 +410,15 @@ export class LlmCallBuilder implements ExchangeHandler {
       'gen_ai.usage.reasoning.output_tokens': tokensSource === 'usage' ? st.usage.reasoning : null,
       tokens_source: tokensSource,
       embeddings_count: st.vectors,
-      rate_limit: rateLimitInfo(this.head?.headers ?? null),
-      provider_request_id: providerRequestId(this.head?.headers ?? null),
-      trace_id: tp?.traceId ?? null,
-      span_id: tp?.spanId ?? null,
-      capture: ctx.conn.tls ? 'tls' : 'plain',
-      process: { pid: ctx.conn.pid, comm: this.env.resolveComm(ctx.conn.pid) },
-      cgroup_id: ctx.conn.cgroupId,
-      conn_id: ctx.conn.connId,
-      observed_side: ctx.role,
+      rate_limit: this.rateLimit,
+      provider_request_id: this.requestId,
+      trace_id: req.traceId,
+      span_id: req.spanId,
+      capture: this.conn.tls ? 'tls' : 'plain',
+      process: { pid: this.conn.pid, comm: this.env.resolveComm(this.conn.pid) },
+      cgroup_id: this.conn.cgroupId,
+      conn_id: this.conn.connId,
+      observed_side: this.role,
       partial: partialReasons.length > 0,
       partial_reasons: partialReasons,
       timestamps_ns: {

@@ -4,6 +4,26 @@ import type { ConnectionInfo } from '../capture/stream.ts';
 import type { Headers } from '../protocols/http1.ts';
 import type { RateLimitInfo } from './records.ts';
 
+/** What a call record needs from the request head (kept instead of the whole head). */
+export interface RequestMeta {
+  method: string;
+  path: string;
+  address: string | null;
+  port: number | null;
+  traceId: string | null;
+  spanId: string | null;
+  /** Stainless SDKs' read timeout (s), when sent. */
+  readTimeoutS: number | null;
+}
+
+export function requestMeta(req: { method: string; target: string; headers: Headers }, conn: ConnectionInfo, side: 'client' | 'server'): RequestMeta {
+  const ep = serverEndpoint(req.headers.get('host'), conn, side);
+  const tp = parseTraceparent(req.headers.get('traceparent'));
+  const rt = req.headers.get('x-stainless-read-timeout');
+  const readTimeoutS = rt !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(rt) && Number(rt) > 0 ? Number(rt) : null;
+  return { method: req.method, path: splitTarget(req.target).path, address: ep.address, port: ep.port, traceId: tp?.traceId ?? null, spanId: tp?.spanId ?? null, readTimeoutS };
+}
+
 export function splitTarget(target: string): { path: string; query: string } {
   let t = target;
   // absolute-form (proxies): http://host/path

@@ -399,7 +399,8 @@ export class Http1Parser {
     const block = this.head!.subarray(0, blockEnd);
     this.headLen = 0;
     const parsed = parseHead(block, this.kind);
-    if (this.head!.length > 8192) this.head = null;
+    // Idle connections keep no head buffer (allocated again for the next message).
+    this.head = null;
     if (parsed === null) {
       this.counters.badHeads++;
       this.inMessage = false;
