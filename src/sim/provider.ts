@@ -149,6 +149,9 @@ export class SimProvider {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    // A client that vanishes mid-write must never become an uncaught 'error' event.
+    res.on('error', () => undefined);
+    req.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://sim.local');
     const path = url.pathname;
     if (path.startsWith('/_sim/')) {

@@ -112,6 +112,8 @@ export class SimRag {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined);
+    req.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://rag.local');
     if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true, tracing: this.tracer.mode });
     if (req.method !== 'POST' || url.pathname !== '/ask') return sendJson(res, 404, { error: `unknown endpoint ${req.method} ${url.pathname} (POST /ask, GET /healthz)` });
@@ -221,6 +223,10 @@ export class SimRag {
         .create({ model: this.opts.model, messages, max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } }, { headers: { traceparent: chatSpan.traceparent() } })
         .withResponse();
       truth.upstream.chat = request_id;
+      // A client that leaves mid-answer cancels the upstream stream too.
+      res.on('close', () => {
+        if (!res.writableFinished) data.controller.abort();
+      });
       if (stream) {
         res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId, 'x-trace-id': server.ctx.traceId });
         res.flushHeaders();
@@ -236,6 +242,10 @@ export class SimRag {
           }
         }
         if (chunk.usage) usage = { input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens };
+      }
+      if (res.destroyed && !res.writableFinished) {
+        chatSpan.end('client_cancelled');
+        return finish(200, 'client_cancelled');
       }
       chatSpan.set('gen_ai.usage.input_tokens', usage.input);
       chatSpan.set('gen_ai.usage.output_tokens', usage.output);

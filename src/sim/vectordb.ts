@@ -116,6 +116,8 @@ export class SimVectorDb {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined);
+    req.on('error', () => undefined);
     const t0 = monoMs();
     const received = stamp();
     const url = new URL(req.url ?? '/', 'http://vdb.local');

@@ -119,3 +119,32 @@ test('profile files: clear errors naming the path', () => {
   assert.equal(p.models['gpt-4o'].slots, 8);
   assert.equal(p.faults[0].for_s, 30);
 });
+
+test('clients that leave mid-stream or during a stall are recorded, and the server carries on', async () => {
+  const s = await startSim({ defaults: { ttft_ms: 5, itl_ms: 20, output_tokens: 200, headers_ms: 0 } });
+  const ac = new AbortController();
+  const res = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', signal: ac.signal, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }], stream: true }) });
+  const reader = res.body!.getReader();
+  await reader.read();
+  ac.abort();
+  await s.control('POST', '/_sim/faults', { fault: 'stall', rate: 1, after_tokens: 1 });
+  const ac2 = new AbortController();
+  const stalled = await fetch(`${s.url}/v1/messages`, { method: 'POST', signal: ac2.signal, body: JSON.stringify({ model: 'c', max_tokens: 50, messages: [{ role: 'user', content: 'x' }], stream: true }) });
+  const r2 = stalled.body!.getReader();
+  await r2.read();
+  setTimeout(() => ac2.abort(), 150);
+  await assert.rejects(async () => {
+    for (;;) if ((await r2.read()).done) break;
+  });
+  await s.control('DELETE', '/_sim/faults');
+  await new Promise((r) => setTimeout(r, 100));
+  const ok = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 2 }) });
+  assert.equal(ok.status, 200);
+  const stats = await s.control('GET', '/_sim/stats');
+  assert.equal(stats.body.in_flight, 0);
+  const truth = await s.stop();
+  const closed = truth.filter((r) => r.outcome === 'client_closed');
+  assert.equal(closed.length, 2);
+  assert.ok(closed.every((r) => r.expected_error_type === 'client_cancelled' || r.fault === 'stall'));
+  assert.equal(truth.filter((r) => r.outcome === 'ok').length, 1);
+});
