@@ -138,7 +138,7 @@ export class SloEngine {
       for (const w of spec.alertWindows) if (!severities.some((s) => s.severity === w.severity)) severities.push({ severity: w.severity, forMs: w.forMs });
       const alertWindowMs = spec.alertWindows.flatMap((w) => [w.shortMs, w.longMs]);
       const burnWindowsMs = [...new Set([...STANDARD_BURN_WINDOWS_MS.filter((w) => w <= geometry.fineSpanMs), ...alertWindowMs])].sort((a, b) => a - b);
-      this.metrics?.initSlo(spec.name, spec.objective, severities.map((s) => s.severity));
+      this.metrics?.initSlo(spec.name, { service: spec.service, sli: spec.sli.type, period: formatDuration(spec.periodMs) }, spec.objective, severities.map((s) => s.severity));
       return {
         spec, geometry, fingerprint: fingerprintOf(spec), severities, burnWindowsMs,
         fine: new BucketRing(geometry.bucketMs, Math.ceil(geometry.fineSpanMs / geometry.bucketMs) + 1),

@@ -8,6 +8,7 @@ export const EVENTS_METRIC = 'llmslo_slo_events_total';
 export class SloMetrics {
   readonly events: Counter<'slo' | 'result'>;
   readonly objective: Gauge<'slo'>;
+  readonly info: Gauge<'slo' | 'service' | 'sli' | 'period'>;
   readonly budgetRemaining: Gauge<'slo'>;
   readonly burnRate: Gauge<'slo' | 'window'>;
   readonly alertFiring: Gauge<'slo' | 'severity'>;
@@ -33,6 +34,7 @@ export class SloMetrics {
         }
       },
     });
+    this.info = new Gauge({ name: 'llmslo_slo_info', help: 'One series per SLO the agent evaluates, with its service, SLI type and period.', labelNames: ['slo', 'service', 'sli', 'period'], registers });
     this.objective = new Gauge({ name: 'llmslo_slo_objective_ratio', help: 'SLO objective as a ratio of good events.', labelNames: ['slo'], registers });
     this.budgetRemaining = new Gauge({ name: 'llmslo_slo_error_budget_remaining_ratio', help: 'Share of the error budget left over the SLO period (negative once overspent).', labelNames: ['slo'], registers });
     this.burnRate = new Gauge({ name: 'llmslo_slo_burn_rate', help: 'Error-budget burn rate over a window (absent while the window holds no events).', labelNames: ['slo', 'window'], registers });
@@ -42,7 +44,8 @@ export class SloMetrics {
   }
 
   /** Sets an SLO's gauges to their starting values (its event series always exist, at zero before the first event). */
-  initSlo(slo: string, objective: number, severities: string[]): void {
+  initSlo(slo: string, info: { service: string; sli: string; period: string }, objective: number, severities: string[]): void {
+    this.info.set({ slo, ...info }, 1);
     this.objective.set({ slo }, objective);
     this.budgetRemaining.set({ slo }, 1);
     for (const severity of severities) this.alertFiring.set({ slo, severity }, 0);

@@ -43,6 +43,7 @@ export const ruleNames = {
   objective: 'llmslo_slo:objective:ratio',
   errorBudget: 'llmslo_slo:error_budget:ratio',
   periodSeconds: 'llmslo_slo:period:seconds',
+  info: 'llmslo_slo:info',
   budgetRemaining: 'llmslo_slo:error_budget_remaining:ratio',
 };
 
@@ -73,6 +74,7 @@ export function sloRuleGroup(spec: SloSpec, interval?: string): PromRuleGroup {
   rules.push({ record: ruleNames.objective, expr: `vector(${num(spec.objective)})`, labels: meta });
   rules.push({ record: ruleNames.errorBudget, expr: `vector(${num(budget)})`, labels: meta });
   rules.push({ record: ruleNames.periodSeconds, expr: `vector(${num(spec.periodMs / 1000)})`, labels: meta });
+  rules.push({ record: ruleNames.info, expr: 'vector(1)', labels: { ...meta, service: spec.service, sli: spec.sli.type, objective: num(spec.objective), period } });
   // 1 − burn over the period; with no events the burn is NaN (0/0), and the budget is whole (as in the engine).
   rules.push({
     record: ruleNames.budgetRemaining,

@@ -78,6 +78,7 @@ describe('SloEngine', () => {
     assert.match(text, /llmslo_slo_events_total\{slo="avail",result="bad"\} 200/);
     assert.match(text, /llmslo_slo_events_total\{slo="avail",result="good"\} 9800/);
     assert.match(text, /llmslo_slo_events_total\{slo="ttft",result="bad"\} 0/, 'series exist at zero before any bad event');
+    assert.match(text, /llmslo_slo_info\{slo="ttft",service="gw",sli="ttft",period="28d"\} 1/);
     assert.match(text, /llmslo_slo_alert_transitions_total\{slo="avail",severity="page",state="firing"\} 1/);
     assert.match(text, /llmslo_slo_alert_firing\{slo="avail",severity="page"\} 0/);
     assert.match(text, /llmslo_slo_burn_rate\{slo="avail",window="5m"\} 0/);
