@@ -141,6 +141,37 @@ test('live capture with real eBPF', { timeout: 240_000 }, async (t) => {
     await exchangeAndCheck(t, h, false, certDir);
     await exchangeAndCheck(t, h, true, certDir);
 
+    await t.test('many concurrent TLS connections in one Node process keep their bytes apart', async () => {
+      const server = await startPeer(process.execPath, [serverScript, '--tls', join(certDir, 'cert.pem'), join(certDir, 'key.pem')], /^listening (\d+)$/);
+      try {
+        const port = Number(server.match[1]);
+        // 60 requests, 8 at a time, a new connection each: SSL* addresses get freed and reused.
+        const script = `const https=require('https');let started=0,done=0;const N=60;
+          function one(){if(started>=N)return;const i=started++;const body=JSON.stringify({model:'m',n:i,pad:'x'.repeat(i*37)});
+          const r=https.request({host:'127.0.0.1',port:${port},method:'POST',path:'/v1/chat/completions?i='+i,rejectUnauthorized:false,agent:false,headers:{'content-type':'application/json','content-length':Buffer.byteLength(body)}},res=>{res.resume();res.on('end',()=>{if(++done===N)process.exit(0);one();});});
+          r.on('error',e=>{console.error(e);process.exit(1)});r.end(body);}
+          for(let k=0;k<8;k++)one();`;
+        const ran = await run(process.execPath, ['-e', script], { timeoutMs: 60_000 });
+        assert.equal(ran.code, 0, ran.stderr);
+        const ok = await h.waitFor(() => serverConns(server.lines).length >= 60 && serverConns(server.lines).every((sc) => {
+          const c = opens(h, ran.pid).find((o) => o.local?.port === sc.remotePort);
+          return !!c && bytesOf(h, c.connId, 'ingress').length >= sc.sent.length;
+        }), 20_000);
+        assert.ok(ok, `captured ${opens(h, ran.pid).length} client connections of 60`);
+        for (const sc of serverConns(server.lines)) {
+          const c = opens(h, ran.pid).find((o) => o.local?.port === sc.remotePort)!;
+          assert.deepEqual(bytesOf(h, c.connId, 'egress'), sc.received, `request bytes on port ${sc.remotePort}`);
+          assert.deepEqual(bytesOf(h, c.connId, 'ingress'), sc.sent, `response bytes on port ${sc.remotePort}`);
+          const srv = opens(h, server.child.pid!).find((o) => o.remote?.port === sc.remotePort)!;
+          assert.ok(srv, 'server side captured');
+          assert.deepEqual(bytesOf(h, srv.connId, 'ingress'), sc.received);
+          assert.deepEqual(bytesOf(h, srv.connId, 'egress'), sc.sent);
+        }
+      } finally {
+        server.child.kill('SIGTERM');
+      }
+    });
+
     await t.test('the agent never captures its own traffic', async () => {
       const server = await startPeer(process.execPath, [serverScript], /^listening (\d+)$/);
       try {
