@@ -349,7 +349,10 @@ export class SloEngine {
       if (s.coarse) for (const [i, g, b] of p.coarse) s.coarse.restore(i, g, b);
       for (const { severity } of s.severities) {
         const a = p.alerts[severity];
-        if (a && (a.phase === 'inactive' || a.phase === 'pending' || a.phase === 'firing')) s.alerts.set(severity, a);
+        const time = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+        if (a && (a.phase === 'inactive' || a.phase === 'pending' || a.phase === 'firing') && time(a.activeSinceMs) && time(a.firingSinceMs)) {
+          s.alerts.set(severity, { phase: a.phase, activeSinceMs: a.activeSinceMs, firingSinceMs: a.firingSinceMs });
+        }
       }
       restored.push(s.spec.name);
     }
