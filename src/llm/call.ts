@@ -326,10 +326,12 @@ export class LlmCallBuilder implements ExchangeHandler {
           return { type: 'timeout', code: 'read_timeout', source: 'transport', streamClass: null };
         return { type: 'client_cancelled', code: r, source: 'transport', streamClass: null };
       }
-      if (this.head === null) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
-      if (streaming && !st.terminal) return { type: 'stream_interrupted', code: r, source: 'transport', streamClass: null };
-      if (!streaming) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
-      return { type: null, code: null, source: null, streamClass: null };
+      // The server side ended it: an RST is connection_reset; a FIN (or an unattributed close)
+      // before the response finished is stream_interrupted, unless the stream already ended.
+      const serverReset = side === 'client' ? r === 'reset_received' : r === 'reset_sent';
+      if (serverReset) return { type: 'connection_reset', code: r, source: 'transport', streamClass: null };
+      if (streaming && st.terminal) return { type: null, code: null, source: null, streamClass: null };
+      return { type: 'stream_interrupted', code: r, source: 'transport', streamClass: null };
     }
     if (this.responseEnd !== null && streaming && !st.terminal && !this.partial.has('response_gap') && status !== null && status < 300) {
       // The body ended cleanly but the stream never sent its terminal marker.

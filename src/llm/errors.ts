@@ -90,10 +90,10 @@ export function classifyError(status: number | null, info: ProviderErrorInfo | n
   // Gemini names the quota window in the quota id (its message says "quota" for both).
   if (has(info, 'perday', 'per_day')) return 'quota_exhausted';
   if (has(info, 'perminute', 'per_minute', 'persecond')) return 'rate_limited';
-  if (has(info, 'insufficient_quota', 'credit_balance', 'billing_error', 'billing_hard_limit') || says(info, 'credit balance is too low', 'exceeded your current quota'))
+  if (has(info, 'insufficient_quota', 'credit_balance', 'billing_error', 'billing_hard_limit') || says(info, 'credit balance is too low', 'exceeded your current quota', 'quota exhausted', 'quota exceeded'))
     return 'quota_exhausted';
   if (status === 402) return 'quota_exhausted';
-  if (has(info, 'context_length_exceeded', 'string_above_max_length') || says(info, 'maximum context length', 'prompt is too long', 'context length', 'context window'))
+  if (has(info, 'context_length_exceeded', 'string_above_max_length') || says(info, 'maximum context length', 'prompt is too long', 'context length', 'context window', 'maximum number of tokens allowed'))
     return 'context_length_exceeded';
   if (status === 413 || has(info, 'request_too_large') || says(info, 'request too large')) return 'request_too_large';
   if (status === 529 || has(info, 'overloaded_error', 'server_is_overloaded', 'slow_down') || says(info, 'overloaded')) return 'overloaded';
@@ -101,7 +101,8 @@ export function classifyError(status: number | null, info: ProviderErrorInfo | n
   if (status === 429 || has(info, 'rate_limit', 'throttlingexception', 'resource_exhausted', 'too_many_requests')) {
     if (status === 429 || has(info, 'rate_limit', 'throttling', 'resource_exhausted')) return 'rate_limited';
   }
-  if (status === 401 || status === 403 || has(info, 'authentication_error', 'invalid_api_key', 'permission_error', 'permission_denied', 'unauthenticated', 'unsupported_country'))
+  // Gemini answers a bad key with 400 INVALID_ARGUMENT + ErrorInfo reason API_KEY_INVALID.
+  if (status === 401 || status === 403 || has(info, 'authentication_error', 'invalid_api_key', 'api_key_invalid', 'permission_error', 'permission_denied', 'unauthenticated', 'unsupported_country') || says(info, 'api key not valid', 'incorrect api key', 'invalid api key', 'invalid x-api-key'))
     return 'auth';
   if (status === 404 || has(info, 'model_not_found', 'not_found_error', 'notfounderror', 'not_found')) return 'model_not_found';
   if (status === 408 || status === 504 || has(info, 'deadline_exceeded', 'timeout')) return 'timeout';

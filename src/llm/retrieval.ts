@@ -267,7 +267,8 @@ export class RetrievalCallBuilder implements ExchangeHandler {
     else if (this.responseEnd === null && f.cause === 'connection_closed') {
       const r = f.closeReason;
       const clientGaveUp = this.ctx.role === 'client' ? r === 'local_close' || r === 'reset_sent' : r === 'remote_close' || r === 'reset_received';
-      errorType = r === 'refused' ? 'connection_refused' : r === 'timeout' ? 'timeout' : clientGaveUp ? 'client_cancelled' : 'connection_reset';
+      const serverReset = this.ctx.role === 'client' ? r === 'reset_received' : r === 'reset_sent';
+      errorType = r === 'refused' ? 'connection_refused' : r === 'timeout' ? 'timeout' : clientGaveUp ? 'client_cancelled' : serverReset ? 'connection_reset' : 'stream_interrupted';
     } else if (this.responseEnd === null) this.partial.add(f.cause === 'flush' ? 'flushed' : f.cause);
     const req = this.ctx.request;
     const endpoint = serverEndpoint(req.headers.get('host'), this.ctx.conn, this.ctx.role);

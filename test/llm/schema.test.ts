@@ -44,17 +44,20 @@ describe('JSON Schemas', () => {
       const evs = fixtureEvents(fx);
       // cut every response body write short and report the rest as missing
       let seenHead = false;
+      let cuts = 0;
       const cut = evs.map((e) => {
         if (e.kind !== 'data' || e.direction !== 'ingress') return e;
         if (!seenHead) {
           seenHead = true;
           return e;
         }
-        return e.bytes.length > 20 ? { ...e, bytes: e.bytes.subarray(0, e.bytes.length - 7), missingAfter: 7 } : e;
+        if (e.bytes.length <= 20) return e;
+        cuts++;
+        return { ...e, bytes: e.bytes.subarray(0, e.bytes.length - 7), missingAfter: 7 };
       });
       for (const r of run(resplit(cut, (len) => [len >> 1])).records) {
         assertValid(r);
-        assert.equal(r.partial, true);
+        if (cuts > 0) assert.equal(r.partial, true, fx.name);
         n++;
       }
     }

@@ -10,8 +10,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { StreamEvent } from '../../src/capture/stream.ts';
 import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import type { CallRecord, LlmCallRecord } from '../../src/llm/records.ts';
+import { now, startTap } from './tap.ts';
 
-const now = (): number => Number(process.hrtime.bigint());
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A local server that streams like OpenAI and Anthropic, with small delays between events. */
@@ -56,35 +56,6 @@ function startServer(): Promise<http.Server> {
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-/** TCP proxy recording both directions as capture StreamEvents from the client's side. */
-function startTap(target: number, events: StreamEvent[]): Promise<net.Server> {
-  let nextId = 1;
-  const tap = net.createServer((client) => {
-    const connId = nextId++;
-    const upstream = net.connect(target, '127.0.0.1');
-    events.push({ kind: 'open', tsNs: now(), conn: { connId, pid: process.pid, tid: process.pid, cgroupId: 0, local: { address: '127.0.0.1', port: client.remotePort ?? 0 }, remote: { address: '127.0.0.1', port: target }, tls: false, serverName: null } });
-    client.on('data', (b: Buffer) => {
-      events.push({ kind: 'data', connId, direction: 'egress', tsNs: now(), bytes: Buffer.from(b), missingAfter: 0, tls: false });
-      upstream.write(b);
-    });
-    upstream.on('data', (b: Buffer) => {
-      events.push({ kind: 'data', connId, direction: 'ingress', tsNs: now(), bytes: Buffer.from(b), missingAfter: 0, tls: false });
-      client.write(b);
-    });
-    let closed = false;
-    const close = (reason: 'local_close' | 'remote_close'): void => {
-      if (closed) return;
-      closed = true;
-      events.push({ kind: 'close', connId, tsNs: now(), reason });
-    };
-    client.on('end', () => { close('local_close'); upstream.end(); });
-    upstream.on('end', () => { close('remote_close'); client.end(); });
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  return new Promise((resolve) => tap.listen(0, '127.0.0.1', () => resolve(tap)));
 }
 
 describe('real SDK clients through a recording proxy', () => {
