@@ -93,3 +93,61 @@ console.log(`mismatches: ${bad} of ${truth.length} calls`);
 const q = (a: number[], p: number): number => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.ceil(p * a.length) - 1)] ?? NaN;
 for (const [k, a] of Object.entries(deltas))
   console.log(`timing ${k}: record - server write, ms: n=${a.length} min=${Math.min(...a).toFixed(3)} p50=${q(a, 0.5).toFixed(3)} p95=${q(a, 0.95).toFixed(3)} max=${Math.max(...a).toFixed(3)}`);
+
+// ---- retrieval: the simulated Qdrant ----
+{
+  const { SimVectorDb } = await import('../../src/sim/vectordb.ts');
+  const db = new SimVectorDb({ port: 0, latencyMs: { dist: 'uniform', min: 1, max: 3 } });
+  const dbUrl = await db.start();
+  const evs: StreamEvent[] = [];
+  const dtap = await startTap(Number(new URL(dbUrl).port), evs);
+  const dbase = `http://127.0.0.1:${(dtap.address() as import('node:net').AddressInfo).port}`;
+  const call = async (method: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const r = await fetch(dbase + path, { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+  await call('PUT', '/collections/docs', { vectors: { size: 4, distance: 'Cosine' } });
+  await call('PUT', '/collections/docs/points', { points: Array.from({ length: 20 }, (_, i) => ({ id: i + 1, vector: [i, 1, 2, 3], payload: { n: i } })) });
+  const seen: { path: string; status: number; count: number | null; topK: number }[] = [];
+  const countOf = (j: Record<string, unknown>): number | null => {
+    const r = j['result'];
+    if (Array.isArray(r)) return r.reduce((n: number, x) => n + (Array.isArray(x) ? x.length : 1), 0);
+    if (r && typeof r === 'object' && Array.isArray((r as { points?: unknown[] }).points)) return (r as { points: unknown[] }).points.length;
+    return null;
+  };
+  for (const [path, body, topK] of [
+    ['/collections/docs/points/search', { vector: [1, 1, 2, 3], limit: 3 }, 3],
+    ['/collections/docs/points/query', { query: [1, 1, 2, 3], limit: 4 }, 4],
+    ['/collections/docs/points/search/batch', { searches: [{ vector: [1, 1, 2, 3], limit: 2 }, { vector: [5, 1, 2, 3], limit: 2 }] }, null],
+    ['/collections/nope/points/search', { vector: [1, 1, 2, 3], limit: 3 }, 3],
+  ] as [string, unknown, number | null][]) {
+    const r = await call('POST', path, body);
+    seen.push({ path, status: r.status, count: r.status < 300 ? countOf(r.json) : null, topK: topK ?? -1 });
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  dtap.close();
+  await db.stop();
+  const rr: CallRecord[] = [];
+  const p2 = createCallPipeline({}, (r) => rr.push(r));
+  for (const e of evs) p2.onEvent(e);
+  p2.flush(now());
+  const ret = rr.filter((r) => r.schema === 'llmslo.retrieval_call/v1') as import('../../src/llm/records.ts').RetrievalCallRecord[];
+  let rbad = 0;
+  seen.forEach((s, i) => {
+    const r = ret[i];
+    const problems: string[] = [];
+    if (!r) problems.push('no record');
+    else {
+      if (r['url.path'] !== s.path) problems.push(`path ${r['url.path']}`);
+      if (r['http.response.status_code'] !== s.status) problems.push(`status ${r['http.response.status_code']} != ${s.status}`);
+      if (r.result_count !== s.count) problems.push(`result_count ${r.result_count} != ${s.count}`);
+      if (s.topK >= 0 && r['gen_ai.request.top_k'] !== s.topK) problems.push(`top_k ${r['gen_ai.request.top_k']} != ${s.topK}`);
+      if ((s.status >= 400) !== (r['error.type'] !== null)) problems.push(`error ${r['error.type']}`);
+    }
+    if (problems.length) {
+      rbad++;
+      console.log('retrieval', s.path, problems.join('; '));
+    }
+  });
+  console.log(`retrieval: ${ret.length} records (upserts and collection admin are not retrieval), mismatches: ${rbad} of ${seen.length} searches`);
+}
