@@ -59,9 +59,14 @@ export async function runLoad(
   onRecord: (r: ClientRecord) => void,
   onProgress?: (p: Progress) => void,
   progressEveryMs = 1000,
+  stop?: AbortSignal,
 ): Promise<Summary> {
   const t0 = monoMs();
-  const deadline = t0 + plan.durationS * 1000;
+  let deadline = t0 + plan.durationS * 1000;
+  // Stopping early (Ctrl-C) ends new arrivals; requests in flight still finish and are recorded.
+  stop?.addEventListener('abort', () => {
+    deadline = Math.min(deadline, monoMs());
+  });
   const state: Progress = { elapsedS: 0, sent: 0, done: 0, ok: 0, errors: 0, inFlight: 0, dropped: 0 };
   const errorTypes: Record<string, number> = {};
   const ttft: number[] = [];
@@ -105,7 +110,7 @@ export async function runLoad(
       }
       if (at >= deadline) break;
       const wait = at - monoMs();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 1) await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(1, deadline - monoMs()))));
       if (monoMs() >= deadline) break;
       if (state.inFlight >= plan.maxInFlight) {
         state.dropped++;

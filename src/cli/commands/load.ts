@@ -109,9 +109,18 @@ export async function main(argv: string[]): Promise<number> {
     : (p: import('../../load/driver.ts').Progress) =>
         process.stderr.write(`[${p.elapsedS.toFixed(1)}s] sent ${p.sent} done ${p.done} ok ${p.ok} errors ${p.errors} in-flight ${p.inFlight}${p.dropped ? ` dropped ${p.dropped}` : ''}\n`);
   let summary;
+  const stop = new AbortController();
+  const onSignal = () => {
+    process.stderr.write('llmslo load: stopping, waiting for requests in flight\n');
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    summary = await runLoad(plan, runner, makeSpec, (r) => sink.write(r), progress);
+    summary = await runLoad(plan, runner, makeSpec, (r) => sink.write(r), progress, 1000, stop.signal);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await runner.close();
     const { closeAgents } = await import('../../load/node-http.ts');
     await closeAgents();
