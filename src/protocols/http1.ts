@@ -374,6 +374,10 @@ export class Http1Parser {
       }
       this.headTs = ts;
       this.inMessage = true;
+      // Common case: the whole head is in this chunk. Parse it in place, no copy.
+      const limit = Math.min(buf.length, pos + this.limits.maxHeadBytes);
+      const end = findHeadEnd(buf, pos, limit);
+      if (end >= 0) return this.headComplete(buf.subarray(pos, blockLength(buf, end)), end, ts);
       if (this.head === null) this.head = Buffer.allocUnsafe(1024);
     }
     const searchFrom = Math.max(0, this.headLen - 3);
@@ -381,6 +385,7 @@ export class Http1Parser {
     if (take <= 0) {
       this.counters.headTooLarge++;
       this.inMessage = false;
+      this.head = null;
       this.hooks.onAbort('head_too_large');
       this.enterResyncSilently();
       return pos;
@@ -395,18 +400,24 @@ export class Http1Parser {
     }
     // end = index just past the blank line
     const consumedHere = end - this.headLen;
-    const blockEnd = blockLength(this.head!, end);
-    const block = this.head!.subarray(0, blockEnd);
+    const block = this.head!.subarray(0, blockLength(this.head!, end));
+    this.headLen = 0;
+    const next = this.headComplete(block, pos + consumedHere, ts);
+    // Idle connections keep no head buffer (allocated again when a head spans chunks).
+    this.head = null;
+    return next;
+  }
+
+  /** A whole header block is known; `after` is the position just past it in the current chunk. */
+  private headComplete(block: Buffer, after: number, ts: number): number {
     this.headLen = 0;
     const parsed = parseHead(block, this.kind);
-    // Idle connections keep no head buffer (allocated again for the next message).
-    this.head = null;
     if (parsed === null) {
       this.counters.badHeads++;
       this.inMessage = false;
       this.hooks.onAbort('bad_head');
       this.enterResyncSilently();
-      return pos + consumedHere;
+      return after;
     }
     if (this.kind === null) {
       this.kind = parsed.kind;
@@ -416,7 +427,6 @@ export class Http1Parser {
     this.resynced = false;
     this.hooks.onHead(parsed, this.headTs, resynced);
     const mode = this.hooks.bodyModeFor(parsed);
-    const afterHead = pos + consumedHere;
     switch (mode.type) {
       case 'none':
         this.finish(ts);
@@ -442,7 +452,7 @@ export class Http1Parser {
         this.st = St.Tunnel;
         break;
     }
-    return afterHead;
+    return after;
   }
 
   private enterResyncSilently(): void {

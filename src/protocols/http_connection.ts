@@ -184,11 +184,6 @@ export class HttpConnection {
     parser.push(ch.bytes, ch.tsNs, ch.missingAfter);
   }
 
-  /** Lost records somewhere: the in-flight exchanges may have silent holes. */
-  onCaptureLoss(): void {
-    /* nothing to do at framing level: a later framing error will resynchronise */
-  }
-
   onClose(reason: CloseReason, ts: number): void {
     if (this.closed) return;
     this.closed = true;
