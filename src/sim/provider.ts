@@ -430,16 +430,29 @@ export class SimProvider {
     res.flushHeaders();
     rec.status = 200;
     rec.headers = stamp();
+    // Body chunks go straight to the socket, framed once as HTTP/1.1 chunks: one write per
+    // event instead of node's four corked writes, which matters at 10k+ chunks/s.
+    const direct = res.chunkedEncoding && !socket.destroyed;
     const write = (data: string, kind: TruthChunk['kind'], tokens: number) => {
       if (data.length === 0) return;
       const s = stamp();
-      res.write(data);
+      const bytes = Buffer.byteLength(data);
+      if (direct) socket.write(`${bytes.toString(16)}\r\n${data}\r\n`);
+      else res.write(data);
       if (!rec.first_chunk) rec.first_chunk = s;
       if (kind === 'content') {
         if (!rec.first_token) rec.first_token = s;
         rec.content_chunks++;
       }
-      if (rec.chunks.length < MAX_CHUNKS_RECORDED) rec.chunks.push({ mono_ns: s.mono_ns, wall_ms: s.wall_ms, kind, tokens, bytes: Buffer.byteLength(data) });
+      if (rec.chunks.length < MAX_CHUNKS_RECORDED) rec.chunks.push({ mono_ns: s.mono_ns, wall_ms: s.wall_ms, kind, tokens, bytes });
+    };
+    const endBody = () => {
+      if (direct) {
+        socket.write('0\r\n\r\n');
+        // The terminating chunk is written: let end() finish the response without framing.
+        res.chunkedEncoding = false;
+      }
+      res.end();
     };
     let preambleSent = false;
     if (format.preambleAtHeaders) {
@@ -475,7 +488,7 @@ export class SimProvider {
           if (!preambleSent) write(format.preamble(ctx), 'meta', 0);
           write(format.streamError(ctx, (fault.error ?? 'overloaded') as StreamErrorKind), 'error', 0);
           rec.usage = null;
-          res.end();
+          endBody();
           rec.end = stamp();
           return this.finishRecord(rec, 'stream_error');
         }
@@ -502,7 +515,7 @@ export class SimProvider {
     }
     write(format.finish(ctx, usage, finish), 'end', 0);
     rec.usage = call.includeUsage ? { input_tokens: usage.input, output_tokens: usage.output } : null;
-    res.end();
+    endBody();
     rec.end = stamp();
     this.finishRecord(rec, 'ok');
   }
