@@ -586,11 +586,19 @@ static __always_inline void emit_iov(__u64 iov_ptr, __u32 iovcnt, __u32 total)
 {
 	struct iov_ctx ic = { .iov_ptr = iov_ptr, .iovcnt = iovcnt, .left = total };
 	bpf_loop(LLMSLO_MAX_IOV, iov_step, &ic, 0);
-	if (ic.left) {
+	if (ic.left && ic.off < cfg_payload_cap) {
+		/* More iovecs than we walk: end the message with an empty record flagged TRUNCATED,
+		 * so user space knows the rest will not come (instead of waiting for it). */
 		__u32 zero = 0;
 		struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-		if (s)
+		if (s) {
 			s->ev.flags |= LLMSLO_DF_TRUNCATED;
+			s->ev.offset = ic.off;
+			s->ev.payload_len = 0;
+			s->ev.hdr.size = sizeof(struct llmslo_data_event);
+			if (bpf_ringbuf_output(&events, s, sizeof(struct llmslo_data_event), 0))
+				stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+		}
 		stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
 	}
 }

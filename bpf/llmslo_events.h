@@ -20,8 +20,8 @@
 #define LLMSLO_CHUNK_BYTES 4096
 /* Hard upper bound on continuation records per message (also the verifier's loop bound). */
 #define LLMSLO_MAX_CHUNKS 64
-/* iovecs walked per readv/writev/sendmsg/recvmsg (Node's writev uses a handful). */
-#define LLMSLO_MAX_IOV 8
+/* iovecs walked per readv/writev/sendmsg/recvmsg (Node's corked HTTP writes use dozens). */
+#define LLMSLO_MAX_IOV 64
 /* messages walked per sendmmsg/recvmmsg (glibc sends A+AAAA DNS queries as two). */
 #define LLMSLO_MAX_MMSG 4
 #define LLMSLO_COMM_LEN 16

@@ -175,6 +175,11 @@ export class StreamAssembler {
     if (ev.offset === 0) {
       const prev = this.pending.get(key);
       if (prev) this.finish(prev); // its remaining records were lost
+      // Bytes in the other direction mean the peer answered: whatever was pending there is over.
+      if (this.pending.size) {
+        const other = this.pending.get(pendingKey(connId, ev.direction === 'egress' ? 'ingress' : 'egress'));
+        if (other) this.finish(other);
+      }
       if (ev.payload.length >= total) {
         // Fast path: the whole (capped) message in one record.
         this.deliver(ev, connId, tls, ev.payload, ev.msgLen - ev.payload.length);

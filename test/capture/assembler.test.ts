@@ -101,3 +101,23 @@ test('SNI is read from a real ClientHello and junk yields null', async () => {
   for (let i = 0; i < hello.length; i += 7) assert.doesNotThrow(() => parseClientHelloSni(hello.subarray(0, i)));
   assert.equal(parseClientHelloSni(Buffer.from('GET / HTTP/1.1\r\n')), null);
 });
+
+test('an empty TRUNCATED record ends a message at once (more iovecs than the kernel walks)', () => {
+  const { p, data } = pipe();
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 1140, offset: 0, payload: Buffer.alloc(1000, 'a') }),
+    encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 1140, offset: 1000, payload: Buffer.alloc(0), flags: 1 }),
+  ]));
+  assert.equal(data().length, 1);
+  assert.equal(data()[0].missingAfter, 140);
+});
+
+test('an incomplete message is delivered before the other direction, keeping order', () => {
+  const { p, events } = pipe();
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 2000, offset: 0, payload: Buffer.alloc(1000, 'a') }),
+    encodeData({ tsNs: 200, pid: 7, connId: 1, tuple, direction: 'ingress', payload: 'HTTP/1.1 200 OK\r\n\r\n' }),
+  ]));
+  const order = events.filter((e) => e.kind === 'data').map((e) => (e.kind === 'data' ? `${e.direction}@${e.tsNs}:${e.missingAfter}` : ''));
+  assert.deepEqual(order, ['egress@100:1000', 'ingress@200:0']);
+});
