@@ -6,7 +6,8 @@ import { CliError } from '../errors.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 
 const USAGE = `usage: llmslo load --url URL [options]
-  --runner R         openai | anthropic | fetch | python | curl (default openai)
+  --runner R         openai | anthropic | fetch | python | curl (default openai); a comma-separated
+                     list takes turns, e.g. openai,python,curl for Node OpenSSL and libssl at once
   --api A            chat | responses | embeddings | messages | gemini | ollama | rag
                      (default: chat for openai, messages for anthropic, chat otherwise)
   --rate N           open loop: N requests/s (with --arrivals uniform|poisson, default uniform)
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { RUNNERS, RUNNER_APIS, makeRunner } = await import('../../load/runners/index.ts');
+  const { RUNNERS, RUNNER_APIS, makeRunner, RoundRobinRunner } = await import('../../load/runners/index.ts');
   if (!values.url) throw new CliError('load: --url is required (e.g. the URL `llmslo sim provider` printed)', 2);
   let base: URL;
   try {
@@ -64,10 +65,11 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError(`load: --url is not a valid URL: '${values.url}'`, 2);
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new CliError(`load: --url must be http or https, got '${base.protocol}'`, 2);
-  const runnerName = (values.runner ?? 'openai') as (typeof RUNNERS)[number];
-  if (!RUNNERS.includes(runnerName)) throw new CliError(`load: --runner must be one of ${RUNNERS.join(', ')}, got '${values.runner}'`, 2);
-  const api = values.api ?? (runnerName === 'anthropic' ? 'messages' : 'chat');
-  if (!RUNNER_APIS[runnerName].includes(api)) throw new CliError(`load: runner '${runnerName}' does not speak --api '${api}' (${RUNNER_APIS[runnerName].join(', ')})`, 2);
+  const runnerNames = (values.runner ?? 'openai').split(',').map((r) => r.trim()) as Array<(typeof RUNNERS)[number]>;
+  for (const r of runnerNames) if (!RUNNERS.includes(r)) throw new CliError(`load: --runner must be one of ${RUNNERS.join(', ')} (or a comma-separated list), got '${r}'`, 2);
+  const runnerName = runnerNames.join(',');
+  const api = values.api ?? (runnerNames.every((r) => r === 'anthropic') ? 'messages' : 'chat');
+  for (const r of runnerNames) if (!RUNNER_APIS[r].includes(api)) throw new CliError(`load: runner '${r}' does not speak --api '${api}' (${RUNNER_APIS[r].join(', ')})`, 2);
   if (values.rate !== undefined && values.concurrency !== undefined) throw new CliError('load: give either --rate (open loop) or --concurrency (closed loop), not both', 2);
   const rate = numberOption('load', 'rate', values.rate, 0, { min: 0.001 });
   const concurrency = numberOption('load', 'concurrency', values.concurrency, 4, { min: 1, integer: true });
@@ -86,7 +88,9 @@ export async function main(argv: string[]): Promise<number> {
   const { runLoad } = await import('../../load/driver.ts');
   const { newTraceContext, formatTraceparent } = await import('../../sim/traceparent.ts');
   const sink = new JsonlSink(values.out ?? null);
-  const runner = await makeRunner(runnerName, Math.min(256, values.rate !== undefined ? maxInFlight : concurrency));
+  const threads = Math.min(256, values.rate !== undefined ? maxInFlight : concurrency);
+  const runners = await Promise.all(runnerNames.map((r) => makeRunner(r, threads)));
+  const runner = runners.length === 1 ? runners[0] : new RoundRobinRunner(runners);
   const baseUrl = values.url.replace(/\/+$/, '');
   const questions = ['What limits the request rate of this service?', 'Explain the latency budget of the search cluster.', 'Which node serves the vector index?', 'Summarise the error budget policy.'];
   const makeSpec = (seq: number) => ({

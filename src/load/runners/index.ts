@@ -1,5 +1,19 @@
-import type { RunnerName } from '../types.ts';
+import type { ClientRecord, RequestSpec, RunnerName } from '../types.ts';
 import type { Runner } from './runner.ts';
+
+/** Several runners taking requests in turn (by sequence number), e.g. Node and libssl clients at once. */
+export class RoundRobinRunner implements Runner {
+  readonly name: RunnerName;
+  constructor(private readonly runners: Runner[]) {
+    this.name = runners[0].name;
+  }
+  run(spec: RequestSpec): Promise<ClientRecord> {
+    return this.runners[spec.seq % this.runners.length].run(spec);
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.close()));
+  }
+}
 
 export const RUNNERS: RunnerName[] = ['openai', 'anthropic', 'fetch', 'python', 'curl'];
 
