@@ -44,6 +44,8 @@ if [ ! -f native/build/Release/llmslo_native.node ] || [ -n "$(find native/src b
   nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
   (cd native && npx --no-install node-gyp rebuild --nodedir="$nodedir" --loglevel=error >/dev/null)
 fi
-log "compiling TypeScript"
-npx --no-install tsc -p tsconfig.build.json
+if [ ! -f dist/.tsbuildinfo ] || [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/.tsbuildinfo -print -quit 2>/dev/null)" ]; then
+  log "compiling TypeScript"
+  npx --no-install tsc -p tsconfig.build.json
+fi
 log "ready"
