@@ -69,3 +69,23 @@ test('load against a dead port records connection errors, not a crash', () => {
   assert.deepEqual(summary.error_types, { ConnectionRefusedError: 3 });
   assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 3);
 });
+
+test('load CLI with a runner list against a live simulator writes joined client truth', async () => {
+  const { startSim } = await import('./helpers.ts');
+  const s = await startSim();
+  const dir = mkdtempSync(join(tmpdir(), 'llmslo-cli-'));
+  const out = join(dir, 'client.jsonl');
+  const child = spawn(process.execPath, ['bin/llmslo.js', 'load', '--url', s.url, '--runner', 'fetch,python', '--api', 'messages', '--rate', '20', '--count', '6', '--quiet', '--json', '--traceparent', '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  const code = await new Promise((res) => child.on('exit', res));
+  assert.equal(code, 0);
+  const summary = JSON.parse(stdout.trim());
+  assert.equal(summary.ok, 6);
+  assert.equal(summary.mode, 'open');
+  const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(recs.map((r) => r.runner).sort(), ['fetch', 'fetch', 'fetch', 'python', 'python', 'python']);
+  const truth = await s.stop();
+  const ids = new Set(truth.map((t) => t.request_id));
+  assert.ok(recs.every((r) => ids.has(r.request_id) && /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.test(r.traceparent)));
+});
