@@ -188,7 +188,17 @@ async function main(): Promise<void> {
   } catch {
     console.error(`(no probe floor at ${floorFile}: run bench/capture/floor.ts first for the TLS budget)`);
   }
-  const results = [];
+  const results: object[] = [];
+  // The tax on unrelated I/O: every write() on the node passes the syscall tracepoints.
+  const floorBin = resolve(here, '../../bpf/.output/floor');
+  execFileSync('make', ['-s', '-C', here], { stdio: 'inherit' });
+  const timeWrites = () => (JSON.parse(execFileSync(floorBin, ['--writes-only', '200000'], { encoding: 'utf8' })) as { write_ns: number }).write_ns;
+  const taxOff = timeWrites();
+  const taxCapture = LiveCapture.open({ tls: false });
+  taxCapture.start();
+  const taxOn = timeWrites();
+  taxCapture.close();
+  results.push({ mode: 'unrelated-write-tax', write_ns_without: taxOff, write_ns_with: taxOn, added_ns_per_write: +(taxOn - taxOff).toFixed(1) });
   try {
     if (values.mode !== 'tls') results.push(await runMode(false, certDir, floorHitUs));
     if (values.mode !== 'plain') results.push(await runMode(true, certDir, floorHitUs));
@@ -196,7 +206,7 @@ async function main(): Promise<void> {
     rmSync(certDir, { recursive: true, force: true });
   }
   for (const r of results) {
-    const { phases, ...flat } = r;
+    const { phases, ...flat } = r as { phases?: unknown };
     void phases;
     console.log(JSON.stringify(flat));
   }
