@@ -10,7 +10,11 @@ import { buildRequest } from '../wire.ts';
 import type { ClientRecord, RequestSpec } from '../types.ts';
 import type { Runner } from './runner.ts';
 
-const WORKER = fileURLToPath(new URL('./python_worker.py', import.meta.url));
+// tsc does not copy the .py next to the compiled runner: from dist/load/runners/ fall back to
+// the source tree's copy.
+const WORKER = [new URL('./python_worker.py', import.meta.url), new URL('../../../src/load/runners/python_worker.py', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('./python_worker.py', import.meta.url));
 
 export function pythonBinary(): string {
   return process.env.LLMSLO_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
