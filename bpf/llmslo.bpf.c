@@ -738,85 +738,27 @@ static __always_inline int exit_io(void *ctx, long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_read")
-int sys_enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_READ, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_read")
-int sys_exit_read(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+/* One enter/exit tracepoint pair per syscall. COUNT and FLAGS are expressions over ctx->args:
+ * the byte count / iovec count / vlen argument, and the flags argument (for MSG_PEEK). */
+#define SYSCALL_PAIR(name, SYS, COUNT, FLAGS)                                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                             \
+	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                             \
+	{                                                                                       \
+		return enter_io(ctx->args[0], ctx->args[1], COUNT, SYS, FLAGS);                 \
+	}                                                                                       \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                              \
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int sys_enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_WRITE, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_write")
-int sys_exit_write(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_readv")
-int sys_enter_readv(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_READV, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_readv")
-int sys_exit_readv(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int sys_enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_WRITEV, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_writev")
-int sys_exit_writev(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_SENDTO, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int sys_exit_sendto(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_RECVFROM, ctx->args[3]);
-}
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], 0, LLMSLO_SYS_SENDMSG, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], 0, LLMSLO_SYS_RECVMSG, ctx->args[2]);
-}
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_SENDMMSG, 0);
-}
-SEC("tracepoint/syscalls/sys_exit_sendmmsg")
-int sys_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_enter_recvmmsg")
-int sys_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter_io(ctx->args[0], ctx->args[1], ctx->args[2], LLMSLO_SYS_RECVMMSG, ctx->args[3]);
-}
-SEC("tracepoint/syscalls/sys_exit_recvmmsg")
-int sys_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+SYSCALL_PAIR(read, LLMSLO_SYS_READ, ctx->args[2], 0)
+SYSCALL_PAIR(write, LLMSLO_SYS_WRITE, ctx->args[2], 0)
+SYSCALL_PAIR(readv, LLMSLO_SYS_READV, ctx->args[2], 0)
+SYSCALL_PAIR(writev, LLMSLO_SYS_WRITEV, ctx->args[2], 0)
+SYSCALL_PAIR(sendto, LLMSLO_SYS_SENDTO, ctx->args[2], 0)
+SYSCALL_PAIR(recvfrom, LLMSLO_SYS_RECVFROM, ctx->args[2], ctx->args[3])
+SYSCALL_PAIR(sendmsg, LLMSLO_SYS_SENDMSG, 0, 0)
+SYSCALL_PAIR(recvmsg, LLMSLO_SYS_RECVMSG, 0, ctx->args[2])
+SYSCALL_PAIR(sendmmsg, LLMSLO_SYS_SENDMMSG, ctx->args[2], 0)
+SYSCALL_PAIR(recvmmsg, LLMSLO_SYS_RECVMMSG, ctx->args[2], ctx->args[3])
 
 /* ---------------------------------------------------------------- TLS uprobes */
 
