@@ -21,6 +21,9 @@ const opt = (name: string, def: number): number => {
 const CALLS = opt('calls', 1500);
 const CONNS = opt('conns', 100);
 const ROUNDS = opt('rounds', 6);
+const ci = args.indexOf('--cuts');
+/** aligned (default): reads follow server writes; random: reads cut anywhere (worst case). */
+const CUTS = ci >= 0 ? args[ci + 1] : 'aligned';
 
 // deterministic PRNG
 let seed = 12345;
@@ -117,12 +120,35 @@ function buildRecording(): { events: StreamEvent[]; streamChunks: number; bytes:
       const body = Buffer.concat([...call.events.map(chunkFrame), Buffer.from('0\r\n\r\n')]);
       const wire = Buffer.concat([call.head, body]);
       bytes += wire.length + call.req.length;
-      // TCP/TLS reads: mostly one or two events per read, cut at arbitrary points
-      let pos = 0;
-      while (pos < wire.length) {
-        const n = Math.min(wire.length - pos, ri(40, 700));
-        evs.push({ kind: 'data', connId: c, direction: 'ingress', tsNs: (t += ri(5_000_000, 40_000_000)), bytes: wire.subarray(pos, pos + n), missingAfter: 0, tls });
-        pos += n;
+      const read = (b: Buffer): void => {
+        evs.push({ kind: 'data', connId: c, direction: 'ingress', tsNs: (t += ri(5_000_000, 40_000_000)), bytes: b, missingAfter: 0, tls });
+      };
+      if (CUTS === 'random') {
+        // reads cut at arbitrary points (40-700 bytes): events usually span two reads
+        let pos = 0;
+        while (pos < wire.length) {
+          const n = Math.min(wire.length - pos, ri(40, 700));
+          read(wire.subarray(pos, pos + n));
+          pos += n;
+        }
+      } else {
+        // reads follow the server's writes, as SSL_read / read() of a paced stream do: one event
+        // (with its chunk framing) per read, sometimes two coalesced, sometimes one split in two
+        read(call.head);
+        const frames = call.events.map(chunkFrame);
+        frames[frames.length - 1] = Buffer.concat([frames[frames.length - 1]!, Buffer.from('0\r\n\r\n')]);
+        for (let i = 0; i < frames.length; i++) {
+          const r = rnd();
+          if (r < 0.1 && i + 1 < frames.length) {
+            read(Buffer.concat([frames[i]!, frames[i + 1]!]));
+            i++;
+          } else if (r < 0.15) {
+            const f = frames[i]!;
+            const cut = ri(1, f.length - 1);
+            read(f.subarray(0, cut));
+            read(f.subarray(cut));
+          } else read(frames[i]!);
+        }
       }
     }
     evs.push({ kind: 'close', connId: c, tsNs: (t += 1000), reason: 'local_close' });
@@ -138,7 +164,7 @@ function fmt(n: number): string {
 }
 
 const { events, streamChunks, bytes } = buildRecording();
-console.log(`recording: ${CONNS} connections, ${CALLS} calls, ${fmt(streamChunks)} stream chunks (SSE events / NDJSON lines), ${(bytes / 1e6).toFixed(1)} MB, ${fmt(events.length)} capture events`);
+console.log(`recording (${CUTS} reads): ${CONNS} connections, ${CALLS} calls, ${fmt(streamChunks)} stream chunks (SSE events / NDJSON lines), ${(bytes / 1e6).toFixed(1)} MB, ${fmt(events.length)} capture events`);
 
 let best = Infinity;
 let recordsSeen = 0;

@@ -179,7 +179,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
     if (this.framing === 'sse') {
-      this.sse = new SseParser((data, event, ts) => onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
+      this.sse = new SseParser((data, event, ts) => this.onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
     } else if (this.framing === 'jsonarray') {
       this.arr = new JsonArraySplitter((el, ts) => onPayload(null, el, ts), this.env.limits.maxEventBytes, { elements: 0, oversizeElements: 0 });
     } else if (this.framing === 'ndjson') {

@@ -89,6 +89,23 @@ export class SseParser {
       if (s.charCodeAt(0) === 10) pos = 1;
       this.afterCr = false;
     }
+    // Fast loop for the dominant shape: LF framing, one "data: ..." line per event, nothing
+    // carried over. Anything else falls through to the general line parser from `pos`.
+    if (this.pending.length === 0 && this.firstData === null && this.eventName === null && !this.skipping && !this.oversize) {
+      const max = this.limits.maxEventBytes;
+      while (pos < len && s.charCodeAt(pos) === 100 /* d */ && s.startsWith('data: ', pos)) {
+        const nn = s.indexOf('\n\n', pos);
+        if (nn < 0) break;
+        const lf = s.indexOf('\n', pos);
+        if (lf !== nn || nn - pos > max) break;
+        const cr = s.indexOf('\r', pos);
+        if (cr >= 0 && cr < nn) break;
+        this.counters.events++;
+        this.onEvent(s.slice(pos + 6, nn), null, ts, this.lastId);
+        pos = nn + 2;
+      }
+      if (pos >= len) return;
+    }
     let nextLf = -2;
     let nextCr = -2;
     while (pos < len) {
