@@ -163,6 +163,34 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 }
 
+// Memory per open connection: K connections, each with a request sent and a stream in flight
+// (headers + a partial SSE event buffered).
+function measureMemory(): void {
+  const K = opt('open', 10000);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m0 = process.memoryUsage();
+  const before = m0.heapUsed + m0.arrayBuffers;
+  const p = createCallPipeline({ clock: (ns) => ns / 1e6 }, () => {});
+  const call = makeCall('openai', 10);
+  const body = Buffer.concat(call.events.slice(0, 3).map(chunkFrame));
+  const partial = Buffer.concat([call.head, body, chunkFrame(call.events[3]!).subarray(0, 60)]);
+  for (let c = 0; c < K; c++) {
+    p.onEvent({ kind: 'open', tsNs: c, conn: { connId: c, pid: 1, tid: 1, cgroupId: 1, local: { address: '10.0.0.2', port: c % 65535 }, remote: { address: '10.0.0.9', port: 443 }, tls: true, serverName: 'api.openai.com' } });
+    p.onEvent({ kind: 'data', connId: c, direction: 'egress', tsNs: c + 1, bytes: Buffer.from(call.req), missingAfter: 0, tls: true });
+    p.onEvent({ kind: 'data', connId: c, direction: 'ingress', tsNs: c + 2, bytes: Buffer.from(partial), missingAfter: 0, tls: true });
+  }
+  gc?.();
+  const m1 = process.memoryUsage();
+  const after = m1.heapUsed + m1.arrayBuffers;
+  const st = p.stats();
+  console.log(`memory: ${K} open connections with streams in flight: ${((after - before) / K / 1024).toFixed(1)} KiB per connection (JS heap + buffers)${gc ? '' : ' (run with --expose-gc for a cleaner figure)'}, of which ${(st.bufferedBytes / K).toFixed(0)} B parser buffers`);
+}
+
+// Memory first, while the heap holds nothing else.
+measureMemory();
+
 const { events, streamChunks, bytes } = buildRecording();
 console.log(`recording (${CUTS} reads): ${CONNS} connections, ${CALLS} calls, ${fmt(streamChunks)} stream chunks (SSE events / NDJSON lines), ${(bytes / 1e6).toFixed(1)} MB, ${fmt(events.length)} capture events`);
 
@@ -202,26 +230,3 @@ console.log(`best: ${fmt(streamChunks / best)} stream chunks/s, ${(bytes / 1e6 /
   console.log(`calibration: ${((c.user + c.system) / 1e5).toFixed(2)} ns per loop iteration on this machine (${acc > 0 ? 'ok' : ''})`);
 }
 
-// Memory per open connection: K connections, each with a request sent and a stream in flight
-// (headers + a partial SSE event buffered).
-{
-  const K = opt('open', 10000);
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  const m0 = process.memoryUsage();
-  const before = m0.heapUsed + m0.arrayBuffers;
-  const p = createCallPipeline({ clock: (ns) => ns / 1e6 }, () => {});
-  const call = makeCall('openai', 10);
-  const body = Buffer.concat(call.events.slice(0, 3).map(chunkFrame));
-  const partial = Buffer.concat([call.head, body, chunkFrame(call.events[3]!).subarray(0, 60)]);
-  for (let c = 0; c < K; c++) {
-    p.onEvent({ kind: 'open', tsNs: c, conn: { connId: c, pid: 1, tid: 1, cgroupId: 1, local: { address: '10.0.0.2', port: c % 65535 }, remote: { address: '10.0.0.9', port: 443 }, tls: true, serverName: 'api.openai.com' } });
-    p.onEvent({ kind: 'data', connId: c, direction: 'egress', tsNs: c + 1, bytes: Buffer.from(call.req), missingAfter: 0, tls: true });
-    p.onEvent({ kind: 'data', connId: c, direction: 'ingress', tsNs: c + 2, bytes: Buffer.from(partial), missingAfter: 0, tls: true });
-  }
-  gc?.();
-  const m1 = process.memoryUsage();
-  const after = m1.heapUsed + m1.arrayBuffers;
-  const st = p.stats();
-  console.log(`memory: ${K} open connections with streams in flight: ${((after - before) / K / 1024).toFixed(1)} KiB per connection (JS heap + buffers)${gc ? '' : ' (run with --expose-gc for a cleaner figure)'}, of which ${(st.bufferedBytes / K).toFixed(0)} B parser buffers`);
-}
