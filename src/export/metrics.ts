@@ -1,0 +1,171 @@
+// Turns call records and capture counters into metric observations in a MetricStore.
+// Client-side records feed gen_ai.client.* and the project metrics; records observed on the
+// serving process (observed_side 'server') feed gen_ai.server.* only, so a call whose both ends
+// run on this node is not counted twice.
+import type { CallRecord, GapStats, LlmCallRecord, RetrievalCallRecord } from '../llm/records.ts';
+import type { PipelineStats } from '../llm/pipeline.ts';
+import type { DecoderStats } from '../capture/decoder.ts';
+import { Attr, Metrics, llmMetricAttributes, retrievalMetricAttributes, type Attributes, type MetricDef } from './semconv.ts';
+import { MetricStore } from './store.ts';
+
+/** Capture-side counters, all monotonic totals since start (gauges excepted). */
+export interface CaptureStatsSnapshot {
+  /** LiveCapture.stats(): records and bytes read, plus in-kernel counters by name. */
+  kernel?: { records: number; bytes: number; kernelByName: Record<string, number> };
+  /** CapturePipeline.decoder. */
+  decoder?: DecoderStats;
+  /** The call pipeline's stats(). */
+  pipeline?: PipelineStats;
+}
+
+export interface RecordMetricsOptions {
+  /** Count tokenizer estimates in gen_ai.client.token.usage (default true: offline counting). */
+  includeEstimatedTokens?: boolean;
+}
+
+/**
+ * Per-chunk gap observations rebuilt from a call's summary: half the gaps at p50, up to 95% at
+ * p95, the rest at max. Exact at those ranks, otherwise an upper bound (never flatters a SLO).
+ */
+export function gapObservations(g: GapStats): Array<[value: number, weight: number]> {
+  const n = g.count;
+  if (!(n > 0)) return [];
+  const k50 = Math.ceil(n * 0.5);
+  const k95 = Math.ceil(n * 0.95);
+  const out: Array<[number, number]> = [[g.p50, k50]];
+  if (k95 > k50) out.push([g.p95, k95 - k50]);
+  if (n > k95) out.push([g.max, n - k95]);
+  return out;
+}
+
+export class RecordMetrics {
+  private readonly includeEstimated: boolean;
+
+  constructor(
+    readonly store: MetricStore,
+    opts: RecordMetricsOptions = {},
+  ) {
+    this.includeEstimated = opts.includeEstimatedTokens ?? true;
+    // families that should exist (at zero) before the first record
+    for (const d of [Metrics.clientDuration, Metrics.calls, Metrics.captureEvents, Metrics.captureBytes]) this.f(d);
+  }
+
+  private f(def: MetricDef) {
+    return this.store.family(def);
+  }
+
+  observe(r: CallRecord): void {
+    if (r.schema === 'llmslo.llm_call/v1') {
+      if (r.observed_side === 'server') this.observeServer(r);
+      else this.observeClient(r);
+    } else if (r.schema === 'llmslo.retrieval_call/v1') {
+      if (r.observed_side === 'server') this.skip('server_side_retrieval');
+      else this.observeRetrieval(r);
+    } else {
+      this.skip('unknown_schema');
+    }
+  }
+
+  skip(reason: string): void {
+    this.f(Metrics.recordsSkipped).add({ [Attr.lossReason]: reason }, 1);
+  }
+
+  private observeClient(r: LlmCallRecord): void {
+    const attrs = llmMetricAttributes(r);
+    const ok: Attributes = { ...attrs };
+    delete ok[Attr.errorType];
+    this.f(Metrics.calls).add(attrs, 1);
+    if (r.duration_s !== null) this.f(Metrics.clientDuration).observe(attrs, r.duration_s);
+    if (r['error.type']) {
+      this.f(Metrics.errors).add({ ...attrs, [Attr.errorSource]: r['error.source'] ?? 'unknown' }, 1);
+    }
+    for (const reason of r.partial_reasons) {
+      this.f(Metrics.partialCalls).add({ [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.partialReason]: reason }, 1);
+    }
+    this.observeTokens(r, ok);
+    if (r.stream) {
+      if (r.ttfc_s !== null) this.f(Metrics.clientTtfc).observe(ok, r.ttfc_s);
+      if (r.inter_chunk_gap_s) {
+        const tpoc = this.f(Metrics.clientTpoc);
+        for (const [v, w] of gapObservations(r.inter_chunk_gap_s)) tpoc.observe(ok, v, w);
+        this.f(Metrics.gapMax).observe(ok, r.inter_chunk_gap_s.max);
+      }
+    }
+    if (r.ttft_s !== null) this.f(Metrics.ttft).observe(ok, r.ttft_s);
+    if (r.tpot_s !== null) this.f(Metrics.tpot).observe(ok, r.tpot_s);
+    if (r.output_tokens_per_s !== null) this.f(Metrics.outputRate).observe(ok, r.output_tokens_per_s);
+  }
+
+  private observeTokens(r: LlmCallRecord, ok: Attributes): void {
+    if (r.tokens_source === null) return;
+    const usable = r.tokens_source === 'usage' || this.includeEstimated;
+    const counter = this.f(Metrics.tokens);
+    const base = { [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.requestModel]: r['gen_ai.request.model'] ?? undefined, [Attr.tokensSource]: r.tokens_source } as Attributes;
+    for (const [type, n] of [['input', r['gen_ai.usage.input_tokens']], ['output', r['gen_ai.usage.output_tokens']]] as const) {
+      if (n === null) continue;
+      counter.add({ ...base, [Attr.tokenType]: type }, n);
+      if (usable) this.f(Metrics.clientTokenUsage).observe({ ...ok, [Attr.tokenType]: type }, n);
+    }
+  }
+
+  private observeServer(r: LlmCallRecord): void {
+    const attrs = llmMetricAttributes(r);
+    const ok: Attributes = { ...attrs };
+    delete ok[Attr.errorType];
+    if (r.duration_s !== null) this.f(Metrics.serverDuration).observe(attrs, r.duration_s);
+    if (r.ttft_s !== null) this.f(Metrics.serverTtft).observe(ok, r.ttft_s);
+    // the spec: successful responses only
+    if (r.tpot_s !== null && r['error.type'] === null) this.f(Metrics.serverTpot).observe(ok, r.tpot_s);
+  }
+
+  private observeRetrieval(r: RetrievalCallRecord): void {
+    if (r.duration_s === null) return;
+    const attrs = retrievalMetricAttributes(r);
+    this.f(Metrics.dbDuration).observe(attrs, r.duration_s);
+    this.f(Metrics.retrievalDuration).observe(attrs, r.duration_s);
+  }
+
+  /** Share of an inbound request's duration spent in retrieval (see RetrievalShareTracker). */
+  observeRetrievalShare(dbSystem: string, share: number): void {
+    this.f(Metrics.retrievalShare).observe({ [Attr.dbSystem]: dbSystem }, Math.min(1, Math.max(0, share)));
+  }
+
+  /** Copies capture counters (monotonic totals) into the store. */
+  captureStats(s: CaptureStatsSnapshot): void {
+    const lost = this.f(Metrics.captureLost);
+    const parse = this.f(Metrics.parseErrors);
+    if (s.kernel) {
+      this.f(Metrics.captureEvents).set({}, s.kernel.records);
+      this.f(Metrics.captureBytes).set({}, s.kernel.bytes);
+      const k = s.kernel.kernelByName;
+      for (const [name, v] of Object.entries(k)) this.f(Metrics.kernelCounters).set({ [Attr.kernelCounter]: name }, v);
+      for (const reason of ['ringbuf_drops', 'read_faults', 'conn_map_full', 'tls_unbound'] as const) {
+        if (k[reason] !== undefined) lost.set({ [Attr.lossReason]: reason }, k[reason]);
+      }
+      if (k.payload_truncated !== undefined) this.f(Metrics.captureTruncated).set({}, k.payload_truncated);
+    }
+    if (s.decoder) {
+      parse.set({ [Attr.parseStage]: 'decode' }, s.decoder.badRecords + s.decoder.unknownTypes + s.decoder.versionMismatch + s.decoder.truncatedBatches);
+    }
+    if (s.pipeline) {
+      const p = s.pipeline;
+      lost.set({ [Attr.lossReason]: 'pipeline_lost_records' }, p.lostRecords);
+      lost.set({ [Attr.lossReason]: 'capture_loss_events' }, p.captureLossEvents);
+      parse.set({ [Attr.parseStage]: 'http' }, p.http.badHeads + p.http.headTooLarge + p.http.resyncs);
+      parse.set({ [Attr.parseStage]: 'body' }, p.http.undecodableBodies + p.calls.badJsonPayloads);
+      parse.set({ [Attr.parseStage]: 'internal' }, p.calls.internalErrors);
+      this.f(Metrics.openConnections).set({}, p.connections.open);
+      this.f(Metrics.bufferedBytes).set({}, p.bufferedBytes);
+    }
+  }
+
+  /** Refreshes the store's own health counters; call before reading the store. */
+  syncHealth(): void {
+    const over = this.f(Metrics.seriesOverflow);
+    const dropped = this.f(Metrics.seriesDropped);
+    for (const fam of [...this.store.families.values()]) {
+      if (fam.overflowed) over.set({ [Attr.metricName]: fam.def.name }, fam.overflowed);
+      if (fam.dropped) dropped.set({ [Attr.metricName]: fam.def.name }, fam.dropped);
+    }
+  }
+}

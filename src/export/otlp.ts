@@ -1,0 +1,324 @@
+// OTLP/HTTP (protobuf) export of metrics, traces and logs with the official OpenTelemetry JS SDK.
+// Metrics come from the shared MetricStore through a MetricProducer (the same numbers as the
+// Prometheus endpoint, cumulative temporality). Spans and log records go through bounded queues
+// (src/export/queue.ts); the exporters' transport retries transient failures a bounded number of
+// times; everything that still fails or does not fit is counted.
+import { hostname } from 'node:os';
+import { ROOT_CONTEXT, ValueType, trace, type Span } from '@opentelemetry/api';
+import { SeverityNumber, type AnyValue, type AnyValueMap } from '@opentelemetry/api-logs';
+import { ExportResultCode, hrTime, millisToHrTime, type ExportResult } from '@opentelemetry/core';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { LoggerProvider, type LogRecordExporter, type LogRecordProcessor, type ReadableLogRecord, type SdkLogRecord } from '@opentelemetry/sdk-logs';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type CollectionResult,
+  type MetricData,
+  type MetricProducer,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { CallRecord } from '../llm/records.ts';
+import type { SloAlertEvent } from '../slo/alert_event.ts';
+import { exportableRecord, type PrivacyOptions } from './privacy.ts';
+import { BoundedExportQueue, type BoundedQueueOptions, type QueueCounters } from './queue.ts';
+import { SEMCONV_SCHEMA_URL } from './semconv.ts';
+import { inboundRequestSpan, recordSpan, type InboundRequest, type SpanOptions } from './spans.ts';
+import type { MetricStore } from './store.ts';
+
+export const LLMSLO_VERSION = '0.1.0';
+const SCOPE = { name: 'llmslo', version: LLMSLO_VERSION, schemaUrl: SEMCONV_SCHEMA_URL };
+
+export interface OtlpOptions {
+  /** Base URL, e.g. http://127.0.0.1:4318; /v1/{metrics,traces,logs} are appended. */
+  endpoint: string;
+  headers?: Record<string, string>;
+  metrics?: boolean;
+  traces?: boolean;
+  /** 'records': one log record per call record (plus alerts); 'errors': failed calls and alerts; 'alerts'; 'none'. */
+  logs?: 'records' | 'errors' | 'alerts' | 'none';
+  metricIntervalMs?: number;
+  /** Per-export deadline, retries included (default 10 s). */
+  timeoutMs?: number;
+  queue?: BoundedQueueOptions;
+  resourceAttributes?: Record<string, string>;
+  /** Requests in flight per exporter (OTLP exporter's concurrencyLimit, default 2). */
+  concurrencyLimit?: number;
+}
+
+export type OtlpSignal = 'metrics' | 'traces' | 'logs';
+
+export interface OtlpStats {
+  metrics: { exports: number; failedExports: number; dataPoints: number };
+  traces: QueueCounters & { queued: number };
+  logs: QueueCounters & { queued: number };
+}
+
+const endpointFor = (base: string, signal: OtlpSignal): string => `${base.replace(/\/+$/, '')}/v1/${signal}`;
+
+/** Validates an OTLP endpoint: one line naming the problem. */
+export function checkOtlpEndpoint(endpoint: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    return `OTLP endpoint is not a URL: ${JSON.stringify(endpoint)}`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `OTLP endpoint must be http:// or https://, got ${u.protocol}`;
+  if (/\/v1\/(metrics|traces|logs)\/?$/.test(u.pathname)) return `OTLP endpoint is the base URL (e.g. http://host:4318), without ${u.pathname}`;
+  return null;
+}
+
+const toHr = (ms: number): [number, number] => millisToHrTime(ms);
+
+/** Exposes the MetricStore to an OTel MetricReader. */
+export class StoreMetricProducer implements MetricProducer {
+  constructor(
+    private readonly store: MetricStore,
+    private readonly beforeCollect: () => void,
+  ) {}
+
+  async collect(): Promise<CollectionResult> {
+    this.beforeCollect();
+    const start = toHr(this.store.startTimeMs);
+    const end = hrTime();
+    const metrics: MetricData[] = [];
+    for (const fam of this.store.families.values()) {
+      if (fam.series.size === 0) continue;
+      const d = fam.def;
+      const descriptor = { name: d.name, description: d.help, unit: d.unit, valueType: ValueType.DOUBLE };
+      const series = [...fam.series.values()];
+      if (d.kind === 'histogram') {
+        const boundaries = [...(d.buckets ?? [])];
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.HISTOGRAM,
+          dataPoints: series.map((s) => ({
+            startTime: start,
+            endTime: end,
+            attributes: s.attributes,
+            value: {
+              buckets: { boundaries, counts: Array.from(s.buckets ?? []) },
+              count: s.count,
+              sum: s.value,
+              ...(s.count > 0 ? { min: s.min, max: s.max } : {}),
+            },
+          })),
+        });
+      } else if (d.kind === 'counter') {
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.SUM,
+          isMonotonic: true,
+          dataPoints: series.map((s) => ({ startTime: start, endTime: end, attributes: s.attributes, value: s.value })),
+        });
+      } else {
+        metrics.push({
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.GAUGE,
+          dataPoints: series.map((s) => ({ startTime: end, endTime: end, attributes: s.attributes, value: s.value })),
+        });
+      }
+    }
+    // the reader keeps its own MeterProvider's resource; this one is not used
+    const resourceMetrics = { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: SCOPE, metrics }] } as unknown as ResourceMetrics;
+    return { resourceMetrics, errors: [] };
+  }
+}
+
+/** Counts what the metric exporter did with each collection. */
+class CountingMetricExporter implements PushMetricExporter {
+  exports = 0;
+  failedExports = 0;
+  dataPoints = 0;
+  constructor(private readonly inner: OTLPMetricExporter) {}
+  export(metrics: ResourceMetrics, cb: (r: ExportResult) => void): void {
+    let points = 0;
+    for (const sm of metrics.scopeMetrics) for (const m of sm.metrics) points += m.dataPoints.length;
+    this.inner.export(metrics, (r) => {
+      if (r.code === ExportResultCode.SUCCESS) {
+        this.exports++;
+        this.dataPoints += points;
+      } else this.failedExports++;
+      cb(r);
+    });
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  selectAggregationTemporality(): AggregationTemporality {
+    return AggregationTemporality.CUMULATIVE;
+  }
+}
+
+class QueueSpanProcessor implements SpanProcessor {
+  constructor(readonly queue: BoundedExportQueue<ReadableSpan>) {}
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    this.queue.push(span);
+  }
+  forceFlush(): Promise<void> {
+    return this.queue.flush();
+  }
+  shutdown(): Promise<void> {
+    return this.queue.close();
+  }
+}
+
+class QueueLogProcessor implements LogRecordProcessor {
+  constructor(readonly queue: BoundedExportQueue<ReadableLogRecord>) {}
+  onEmit(rec: SdkLogRecord): void {
+    this.queue.push(rec);
+  }
+  forceFlush(): Promise<void> {
+    return this.queue.flush();
+  }
+  shutdown(): Promise<void> {
+    return this.queue.close();
+  }
+}
+
+const exportWith =
+  <T>(exporter: { export(items: T[], cb: (r: ExportResult) => void): void }) =>
+  (items: T[]): Promise<boolean> =>
+    new Promise((resolve) => exporter.export(items, (r) => resolve(r.code === ExportResultCode.SUCCESS)));
+
+/** Log body: the exportable record as an OTLP AnyValue map (nulls kept, no text unless opted in). */
+function toAnyValue(v: unknown): AnyValue {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v)) return v.map(toAnyValue);
+  if (typeof v === 'object' && v) {
+    const out: AnyValueMap = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toAnyValue(x);
+    return out;
+  }
+  return null;
+}
+
+export class OtlpExport {
+  readonly resource: Resource;
+  private readonly meterProvider: MeterProvider | null = null;
+  private readonly metricExporter: CountingMetricExporter | null = null;
+  private readonly tracerProvider: BasicTracerProvider | null = null;
+  private readonly loggerProvider: LoggerProvider | null = null;
+  private readonly spanQueue: BoundedExportQueue<ReadableSpan> | null = null;
+  private readonly logQueue: BoundedExportQueue<ReadableLogRecord> | null = null;
+  private readonly logMode: NonNullable<OtlpOptions['logs']>;
+  private readonly tracer;
+  private readonly logger;
+
+  constructor(
+    opts: OtlpOptions,
+    store: MetricStore,
+    beforeCollect: () => void,
+    private readonly spanOpts: SpanOptions & PrivacyOptions = {},
+  ) {
+    const problem = checkOtlpEndpoint(opts.endpoint);
+    if (problem) throw new Error(problem);
+    this.resource = resourceFromAttributes({
+      'service.name': 'llmslo',
+      'service.version': LLMSLO_VERSION,
+      'host.name': hostname(),
+      'telemetry.sdk.name': 'opentelemetry',
+      'telemetry.sdk.language': 'nodejs',
+      ...opts.resourceAttributes,
+    });
+    const common = { headers: opts.headers, timeoutMillis: opts.timeoutMs ?? 10_000, concurrencyLimit: opts.concurrencyLimit ?? 2 };
+    if (opts.metrics !== false) {
+      this.metricExporter = new CountingMetricExporter(new OTLPMetricExporter({ ...common, url: endpointFor(opts.endpoint, 'metrics') }));
+      const reader = new PeriodicExportingMetricReader({
+        exporter: this.metricExporter,
+        exportIntervalMillis: opts.metricIntervalMs ?? 15_000,
+        exportTimeoutMillis: Math.min(opts.timeoutMs ?? 10_000, opts.metricIntervalMs ?? 15_000),
+        metricProducers: [new StoreMetricProducer(store, beforeCollect)],
+      });
+      // sdk-metrics pins its own copy of @opentelemetry/resources; the Resource shape is the same
+      this.meterProvider = new MeterProvider({ resource: this.resource as never, readers: [reader] });
+    }
+    if (opts.traces !== false) {
+      const exporter: SpanExporter = new OTLPTraceExporter({ ...common, url: endpointFor(opts.endpoint, 'traces') });
+      this.spanQueue = new BoundedExportQueue<ReadableSpan>(exportWith(exporter), opts.queue);
+      this.tracerProvider = new BasicTracerProvider({ resource: this.resource, sampler: new AlwaysOnSampler(), spanProcessors: [new QueueSpanProcessor(this.spanQueue)] });
+    }
+    this.logMode = opts.logs ?? 'records';
+    if (this.logMode !== 'none') {
+      const exporter: LogRecordExporter = new OTLPLogExporter({ ...common, url: endpointFor(opts.endpoint, 'logs') });
+      this.logQueue = new BoundedExportQueue<ReadableLogRecord>(exportWith(exporter), opts.queue);
+      this.loggerProvider = new LoggerProvider({ resource: this.resource, processors: [new QueueLogProcessor(this.logQueue)] });
+    }
+    this.tracer = this.tracerProvider?.getTracer(SCOPE.name, SCOPE.version, { schemaUrl: SCOPE.schemaUrl }) ?? null;
+    this.logger = this.loggerProvider?.getLogger(SCOPE.name, SCOPE.version, { schemaUrl: SCOPE.schemaUrl }) ?? null;
+  }
+
+  onRecord(r: CallRecord): void {
+    const span = this.tracer ? recordSpan(this.tracer, r, this.spanOpts) : null;
+    if (!this.logger) return;
+    if (this.logMode === 'alerts' || (this.logMode === 'errors' && r['error.type'] === null)) return;
+    if (r.observed_side === 'server' && !this.spanOpts.serverSideSpans) return;
+    this.emitRecordLog(r, span);
+  }
+
+  private emitRecordLog(r: CallRecord, span: Span | null): void {
+    const rec = exportableRecord(r, this.spanOpts);
+    const err = r['error.type'];
+    const t = span ? (span as unknown as ReadableSpan).endTime : undefined;
+    this.logger?.emit({
+      eventName: r.schema.replace('/', '.'),
+      timestamp: t,
+      severityNumber: err ? SeverityNumber.WARN : SeverityNumber.INFO,
+      severityText: err ? 'WARN' : 'INFO',
+      body: toAnyValue(rec),
+      attributes: { schema: r.schema, 'gen_ai.operation.name': r['gen_ai.operation.name'], ...(err ? { 'error.type': err } : {}) },
+      context: span ? trace.setSpan(ROOT_CONTEXT, span) : ROOT_CONTEXT,
+    });
+  }
+
+  onSloAlert(ev: SloAlertEvent): void {
+    if (!this.logger) return;
+    const firing = ev.state === 'firing';
+    this.logger.emit({
+      eventName: ev.schema.replace('/', '.'),
+      timestamp: Date.parse(ev.time),
+      severityNumber: firing ? (ev.severity === 'page' ? SeverityNumber.ERROR : SeverityNumber.WARN) : SeverityNumber.INFO,
+      severityText: firing ? (ev.severity === 'page' ? 'ERROR' : 'WARN') : 'INFO',
+      body: toAnyValue(ev),
+      attributes: { schema: ev.schema, 'llmslo.slo': ev.slo, 'llmslo.slo.state': ev.state, 'llmslo.slo.severity': ev.severity },
+    });
+  }
+
+  onInboundRequest(req: InboundRequest): void {
+    if (this.tracer) inboundRequestSpan(this.tracer, req);
+  }
+
+  stats(): OtlpStats {
+    const q = (x: BoundedExportQueue<unknown> | null): QueueCounters & { queued: number } =>
+      x ? { ...x.counters, queued: x.length } : { enqueued: 0, exported: 0, failed: 0, droppedQueueFull: 0, droppedShutdown: 0, batches: 0, failedBatches: 0, queued: 0 };
+    const me = this.metricExporter;
+    return {
+      metrics: { exports: me?.exports ?? 0, failedExports: me?.failedExports ?? 0, dataPoints: me?.dataPoints ?? 0 },
+      traces: q(this.spanQueue as BoundedExportQueue<unknown> | null),
+      logs: q(this.logQueue as BoundedExportQueue<unknown> | null),
+    };
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.meterProvider?.forceFlush(), this.tracerProvider?.forceFlush(), this.loggerProvider?.forceFlush()]);
+  }
+
+  /** Flushes (a final metric export included) and stops; bounded by the export timeout. */
+  async shutdown(): Promise<void> {
+    await Promise.allSettled([this.meterProvider?.shutdown(), this.tracerProvider?.shutdown(), this.loggerProvider?.shutdown()]);
+  }
+}

@@ -1,0 +1,185 @@
+// What `llmslo run` plugs its record stream into: Prometheus endpoint, OTLP/HTTP exporters and
+// the JSONL writer behind one small API.
+//
+//   const out = await createOutputs({ prometheus: {}, otlp: { endpoint }, jsonl: { path: '-' } });
+//   pipeline -> out.onRecord(rec); every few seconds out.onCaptureStats({ kernel, decoder, pipeline });
+//   slo onAlert -> out.onSloAlert(ev); on exit await out.shutdown().
+import { Registry } from 'prom-client';
+import type { CallRecord } from '../llm/records.ts';
+import type { SloAlertEvent } from '../slo/alert_event.ts';
+import { JsonlWriter, type JsonlStats, type JsonlWriterOptions } from './jsonl.ts';
+import { RecordMetrics, type CaptureStatsSnapshot, type RecordMetricsOptions } from './metrics.ts';
+import { OtlpExport, type OtlpOptions, type OtlpStats } from './otlp.ts';
+import { exportableRecord, type PrivacyOptions } from './privacy.ts';
+import { PrometheusBridge, startPrometheusServer, type PrometheusServer, type PrometheusServerOptions } from './prometheus.ts';
+import { Attr, Metrics } from './semconv.ts';
+import type { InboundRequest, SpanOptions } from './spans.ts';
+import { DEFAULT_MAX_SERIES, MetricStore } from './store.ts';
+
+export interface OutputsConfig {
+  /** Serve /metrics (default on 127.0.0.1:9464); `false` keeps the registry without a server. */
+  prometheus?: (PrometheusServerOptions & { registry?: Registry }) | false;
+  /** OTLP/HTTP export; off unless an endpoint is given. */
+  otlp?: OtlpOptions | null;
+  /** `--jsonl PATH|-`. */
+  jsonl?: JsonlWriterOptions | null;
+  /** Distinct label sets per metric before model/server labels fold into `_OTHER`. */
+  maxSeriesPerMetric?: number;
+  metrics?: RecordMetricsOptions;
+  spans?: SpanOptions;
+  privacy?: PrivacyOptions;
+}
+
+export interface OutputsStats {
+  records: number;
+  series: number;
+  jsonl: JsonlStats | null;
+  otlp: OtlpStats | null;
+  prometheusScrapes: number;
+}
+
+export interface Outputs {
+  /** The registry /metrics serves; register other agent metrics (SLO engine) on it. */
+  readonly registry: Registry;
+  readonly store: MetricStore;
+  /** http://host:port/metrics when the endpoint is up. */
+  readonly prometheusUrl: string | null;
+  onRecord(rec: CallRecord): void;
+  onCaptureStats(s: CaptureStatsSnapshot): void;
+  onSloAlert(ev: SloAlertEvent): void;
+  /** Hook for a later inbound-request capture: SERVER span + retrieval share. */
+  onInboundRequest(req: InboundRequest): void;
+  /** The Prometheus text the endpoint would serve now. */
+  metricsText(): Promise<string>;
+  stats(): OutputsStats;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Retrieval time per trace, so an inbound request that ends later can report the share of its
+ * duration spent in retrieval. Bounded: the oldest traces are forgotten first.
+ */
+export class RetrievalShareTracker {
+  private readonly byTrace = new Map<string, { seconds: number; dbSystem: string }>();
+  evicted = 0;
+  constructor(private readonly maxTraces = 10_000) {}
+
+  add(traceId: string, dbSystem: string, seconds: number): void {
+    const e = this.byTrace.get(traceId);
+    if (e) {
+      e.seconds += seconds;
+      return;
+    }
+    if (this.byTrace.size >= this.maxTraces) {
+      const oldest = this.byTrace.keys().next().value;
+      if (oldest !== undefined) this.byTrace.delete(oldest);
+      this.evicted++;
+    }
+    this.byTrace.set(traceId, { seconds, dbSystem });
+  }
+
+  /** Takes the retrieval total of a trace (removing it). */
+  take(traceId: string): { seconds: number; dbSystem: string } | null {
+    const e = this.byTrace.get(traceId) ?? null;
+    if (e) this.byTrace.delete(traceId);
+    return e;
+  }
+
+  get size(): number {
+    return this.byTrace.size;
+  }
+}
+
+export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs> {
+  const store = new MetricStore({ maxSeries: config.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES });
+  const metrics = new RecordMetrics(store, config.metrics);
+  const privacy = config.privacy ?? {};
+  const shares = new RetrievalShareTracker();
+  const jsonl = config.jsonl ? new JsonlWriter(config.jsonl) : null;
+  let otlp: OtlpExport | null = null;
+  let records = 0;
+
+  const syncExportHealth = (): void => {
+    metrics.syncHealth();
+    const items = store.family(Metrics.exportItems);
+    const queue = store.family(Metrics.exportQueue);
+    if (jsonl) {
+      const j = jsonl.stats();
+      items.set({ [Attr.signal]: 'jsonl', 'llmslo.result': 'written' }, j.written);
+      items.set({ [Attr.signal]: 'jsonl', 'llmslo.result': 'dropped' }, j.dropped);
+    }
+    if (otlp) {
+      const s = otlp.stats();
+      for (const signal of ['traces', 'logs'] as const) {
+        const c = s[signal];
+        items.set({ [Attr.signal]: signal, 'llmslo.result': 'exported' }, c.exported);
+        items.set({ [Attr.signal]: signal, 'llmslo.result': 'failed' }, c.failed);
+        items.set({ [Attr.signal]: signal, 'llmslo.result': 'dropped_queue_full' }, c.droppedQueueFull);
+        items.set({ [Attr.signal]: signal, 'llmslo.result': 'dropped_shutdown' }, c.droppedShutdown);
+        queue.set({ [Attr.signal]: signal }, c.queued);
+      }
+      items.set({ [Attr.signal]: 'metrics', 'llmslo.result': 'exported' }, s.metrics.exports);
+      items.set({ [Attr.signal]: 'metrics', 'llmslo.result': 'failed' }, s.metrics.failedExports);
+    }
+  };
+
+  const promCfg = config.prometheus === false ? null : config.prometheus ?? {};
+  const registry = (config.prometheus !== false && config.prometheus?.registry) || new Registry();
+  const bridge = new PrometheusBridge(registry, store, syncExportHealth);
+  bridge.sync();
+  let server: PrometheusServer | null = null;
+  if (promCfg) server = await startPrometheusServer(bridge, promCfg);
+  try {
+    if (config.otlp) otlp = new OtlpExport(config.otlp, store, syncExportHealth, { ...config.spans, ...privacy });
+  } catch (err) {
+    await server?.close();
+    throw err;
+  }
+
+  return {
+    registry,
+    store,
+    prometheusUrl: server?.url ?? null,
+    onRecord(rec) {
+      records++;
+      try {
+        metrics.observe(rec);
+        if (rec.schema === 'llmslo.retrieval_call/v1' && rec.observed_side === 'client' && rec.trace_id && rec.duration_s !== null) {
+          shares.add(rec.trace_id.toLowerCase(), rec['db.system.name'], rec.duration_s);
+        }
+        otlp?.onRecord(rec);
+      } catch (err) {
+        // a malformed record must not stop the agent: count it and go on
+        metrics.skip('export_error');
+        void err;
+      }
+      jsonl?.write(exportableRecord(rec, privacy));
+    },
+    onCaptureStats(s) {
+      metrics.captureStats(s);
+    },
+    onSloAlert(ev) {
+      jsonl?.write(ev);
+      otlp?.onSloAlert(ev);
+    },
+    onInboundRequest(req) {
+      if (req.trace_id) {
+        const r = shares.take(req.trace_id.toLowerCase());
+        const dur = (req.endMs - req.startMs) / 1000;
+        if (r && dur > 0) metrics.observeRetrievalShare(r.dbSystem, r.seconds / dur);
+      }
+      otlp?.onInboundRequest(req);
+    },
+    metricsText: () => bridge.metrics(),
+    stats: () => ({ records, series: store.seriesCount(), jsonl: jsonl?.stats() ?? null, otlp: otlp?.stats() ?? null, prometheusScrapes: server?.scrapes() ?? 0 }),
+    async flush() {
+      await otlp?.flush();
+    },
+    async shutdown() {
+      await otlp?.shutdown();
+      await jsonl?.close();
+      await server?.close();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// Call records -> OpenTelemetry spans. A CLIENT span per LLM call (`{operation} {model}`) and per
+// retrieval call (`retrieval {data source}`), timed from the kernel timestamps. When the call
+// carried a W3C traceparent, the span joins that trace as a child of the captured span id.
+// Inbound requests of the application (SERVER spans) come in through `inboundRequestSpan`.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import type { CallRecord } from '../llm/records.ts';
+import { Attr, spanArrayAttributes, spanAttributes, spanName, type Attributes } from './semconv.ts';
+
+/** Maps a kernel monotonic timestamp (ns) to epoch milliseconds. */
+export type WallClock = (monoNs: number) => number;
+
+/**
+ * Epoch ms of a record's kernel timestamps. Without an explicit clock the record's own `time`
+ * (its request_start as wall time) anchors them, so relative times stay exact to the ns.
+ */
+export function recordClock(r: CallRecord, clock?: WallClock): WallClock {
+  if (clock) return clock;
+  const anchorMs = Date.parse(r.time);
+  const anchorNs = r.timestamps_ns.request_start;
+  return (ns) => anchorMs + (ns - anchorNs) / 1e6;
+}
+
+export interface SpanTimes {
+  startMs: number;
+  endMs: number;
+  events: Array<{ name: string; timeMs: number }>;
+}
+
+export function spanTimes(r: CallRecord, clock?: WallClock): SpanTimes {
+  const wall = recordClock(r, clock);
+  const t = r.timestamps_ns;
+  const startMs = wall(t.request_start);
+  let endMs: number;
+  if (t.response_end !== null) endMs = wall(t.response_end);
+  else if (r.duration_s !== null) endMs = startMs + r.duration_s * 1000;
+  else endMs = wall(Math.max(t.request_start, t.request_end ?? 0, t.response_start ?? 0));
+  const events: SpanTimes['events'] = [];
+  const ev = (name: string, ns: number | null | undefined): void => {
+    if (ns !== null && ns !== undefined) events.push({ name, timeMs: wall(ns) });
+  };
+  ev('llmslo.request_end', t.request_end);
+  ev('llmslo.response_start', t.response_start);
+  if ('first_chunk' in t) {
+    ev('llmslo.first_chunk', t.first_chunk);
+    ev('llmslo.first_token', t.first_token);
+  }
+  return { startMs, endMs: Math.max(endMs, startMs), events };
+}
+
+/** The parent context for a record: the captured trace/span ids when they are valid. */
+export function parentContext(r: Pick<CallRecord, 'trace_id' | 'span_id'>): Context {
+  if (!r.trace_id || !r.span_id) return ROOT_CONTEXT;
+  const sc = { traceId: r.trace_id.toLowerCase(), spanId: r.span_id.toLowerCase(), traceFlags: TraceFlags.SAMPLED, isRemote: true };
+  return isSpanContextValid(sc) ? trace.setSpanContext(ROOT_CONTEXT, sc) : ROOT_CONTEXT;
+}
+
+export interface SpanOptions {
+  clock?: WallClock;
+  /** Emit SERVER spans for records observed on the serving process (default false: skipped). */
+  serverSideSpans?: boolean;
+}
+
+/** Starts and ends the span of one record; returns it (ended), or null when skipped. */
+export function recordSpan(tracer: Tracer, r: CallRecord, opts: SpanOptions = {}): Span | null {
+  if (r.observed_side === 'server' && !opts.serverSideSpans) return null;
+  const times = spanTimes(r, opts.clock);
+  const attributes: Record<string, Attributes[string] | string[]> = { ...spanAttributes(r), ...spanArrayAttributes(r) };
+  const span = tracer.startSpan(
+    spanName(r),
+    { kind: r.observed_side === 'server' ? SpanKind.SERVER : SpanKind.CLIENT, startTime: times.startMs, attributes },
+    parentContext(r),
+  );
+  for (const e of times.events) span.addEvent(e.name, e.timeMs);
+  const err = r['error.type'];
+  if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: err });
+  span.end(times.endMs);
+  return span;
+}
+
+/**
+ * An inbound request of the application on this node (hook for a later HTTP-server capture):
+ * the SERVER span that LLM and retrieval CLIENT spans sharing its trace hang under.
+ */
+export interface InboundRequest {
+  /** Epoch ms. */
+  startMs: number;
+  endMs: number;
+  method: string;
+  route: string | null;
+  statusCode: number | null;
+  /** The trace/span ids the application continued (from the inbound traceparent, if any). */
+  trace_id: string | null;
+  span_id: string | null;
+  serverAddress?: string | null;
+  serverPort?: number | null;
+}
+
+export function inboundRequestSpan(tracer: Tracer, req: InboundRequest): Span {
+  const attributes: Attributes = { [Attr.httpMethod]: req.method };
+  if (req.route) attributes['http.route'] = req.route;
+  if (req.statusCode !== null) attributes[Attr.httpStatus] = req.statusCode;
+  if (req.serverAddress) attributes[Attr.serverAddress] = req.serverAddress;
+  if (req.serverAddress && req.serverPort) attributes[Attr.serverPort] = req.serverPort;
+  const span = tracer.startSpan(req.route ? `${req.method} ${req.route}` : req.method, { kind: SpanKind.SERVER, startTime: req.startMs, attributes }, parentContext(req));
+  if (req.statusCode !== null && req.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end(Math.max(req.endMs, req.startMs));
+  return span;
+}

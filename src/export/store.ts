@@ -1,0 +1,137 @@
+// In-process metric state shared by the Prometheus endpoint and the OTLP metric exporter, so both
+// show the same numbers. Histograms take weighted observations (a call's per-chunk gaps arrive as
+// a summary). Memory is bounded: each metric holds at most `maxSeries` label sets; past that, the
+// open-ended labels (model, server) fold into `_OTHER`, and both the folding and any drop are
+// counted.
+import { HIGH_CARDINALITY_ATTRS, OTHER_VALUE, type AttrValue, type Attributes, type MetricDef } from './semconv.ts';
+
+export interface Series {
+  readonly attributes: Attributes;
+  /** Counter/gauge value, or histogram sum. */
+  value: number;
+  /** Histogram: per-bucket (non-cumulative) counts, last one is +Inf. */
+  readonly buckets: Float64Array | null;
+  count: number;
+  min: number;
+  max: number;
+}
+
+export interface FamilyLimits {
+  /** Distinct label sets per metric before folding into `_OTHER` (default 2000). */
+  maxSeries: number;
+}
+
+export const DEFAULT_MAX_SERIES = 2000;
+const SEP = '\u0001';
+
+export class MetricFamily {
+  readonly series = new Map<string, Series>();
+  overflowed = 0;
+  dropped = 0;
+  private readonly bounds: Float64Array | null;
+  private readonly foldable: boolean[];
+
+  constructor(
+    readonly def: MetricDef,
+    private readonly maxSeries: number,
+  ) {
+    this.bounds = def.kind === 'histogram' ? Float64Array.from(def.buckets ?? []) : null;
+    this.foldable = def.labels.map((l) => HIGH_CARDINALITY_ATTRS.includes(l));
+  }
+
+  /** Histogram observation; `weight` > 1 records the same value that many times. */
+  observe(attrs: Attributes, value: number, weight = 1): void {
+    if (!Number.isFinite(value) || !(weight > 0)) return;
+    const s = this.seriesFor(attrs);
+    if (!s || !s.buckets || !this.bounds) return;
+    let i = 0;
+    // Prometheus `le` buckets: upper bound inclusive
+    while (i < this.bounds.length && value > this.bounds[i]!) i++;
+    s.buckets[i]! += weight;
+    s.count += weight;
+    s.value += value * weight;
+    if (value < s.min) s.min = value;
+    if (value > s.max) s.max = value;
+  }
+
+  add(attrs: Attributes, delta: number): void {
+    if (!Number.isFinite(delta) || delta < 0) return;
+    const s = this.seriesFor(attrs);
+    if (s) s.value += delta;
+  }
+
+  /** Sets a counter to a monotonic total kept elsewhere, or a gauge to its current value. */
+  set(attrs: Attributes, value: number): void {
+    if (!Number.isFinite(value)) return;
+    const s = this.seriesFor(attrs);
+    if (s) s.value = value;
+  }
+
+  private key(values: Array<AttrValue | undefined>): string {
+    return values.map((v) => (v === undefined ? '' : String(v))).join(SEP);
+  }
+
+  private seriesFor(attrs: Attributes): Series | null {
+    const labels = this.def.labels;
+    const values = labels.map((l) => attrs[l]);
+    let k = this.key(values);
+    let s = this.series.get(k);
+    if (s) return s;
+    if (this.series.size >= this.maxSeries) {
+      // fold open-ended labels; the folded series may already exist
+      const folded = values.map((v, i) => (this.foldable[i] && v !== undefined ? OTHER_VALUE : v));
+      k = this.key(folded);
+      s = this.series.get(k);
+      this.overflowed++;
+      if (s) return s;
+      // the fold of bounded labels (operation, provider, error class) gets a small reserve
+      if (this.series.size >= this.maxSeries + Math.max(16, this.maxSeries >> 3)) {
+        this.dropped++;
+        return null;
+      }
+      return this.create(k, folded);
+    }
+    return this.create(k, values);
+  }
+
+  private create(k: string, values: Array<AttrValue | undefined>): Series {
+    const attributes: Attributes = {};
+    this.def.labels.forEach((l, i) => {
+      const v = values[i];
+      if (v !== undefined) attributes[l] = v;
+    });
+    const s: Series = {
+      attributes,
+      value: 0,
+      buckets: this.bounds ? new Float64Array(this.bounds.length + 1) : null,
+      count: 0,
+      min: Infinity,
+      max: -Infinity,
+    };
+    this.series.set(k, s);
+    return s;
+  }
+}
+
+/** All families, created from definitions on first use. */
+export class MetricStore {
+  readonly families = new Map<string, MetricFamily>();
+  readonly startTimeMs = Date.now();
+
+  constructor(private readonly limits: FamilyLimits = { maxSeries: DEFAULT_MAX_SERIES }) {}
+
+  family(def: MetricDef): MetricFamily {
+    let f = this.families.get(def.name);
+    if (!f) {
+      f = new MetricFamily(def, this.limits.maxSeries);
+      this.families.set(def.name, f);
+    }
+    return f;
+  }
+
+  seriesCount(): number {
+    let n = 0;
+    for (const f of this.families.values()) n += f.series.size;
+    return n;
+  }
+}
