@@ -183,8 +183,14 @@ struct {
 /* Per-CPU scratch: an event is built here, then copied to the ring with its exact size. The
  * 512-byte BPF stack cannot hold a 4 KiB payload. */
 struct data_scratch {
+	/* Record builder state: bytes of the message already shipped (offset of payload[0]) and
+	 * bytes waiting in payload[]. Several iovecs share one record until it holds a full chunk. */
+	__u32 rec_off;
+	__u32 fill;
 	struct llmslo_data_event ev; /* its flexible payload[] aliases the array below (GNU C) */
-	__u8 payload[LLMSLO_CHUNK_BYTES];
+	/* Twice the chunk: with fill < CHUNK and a copy of at most CHUNK - fill bytes, the
+	 * verifier can prove payload + fill + n stays inside the value without knowing the sum. */
+	__u8 payload[LLMSLO_CHUNK_BYTES * 2];
 };
 
 struct {
@@ -344,21 +350,38 @@ static __always_inline bool is_tls_record(const __u8 *b)
 }
 
 /*
- * Copy [src, src+len) to the ring in chunks of LLMSLO_CHUNK_BYTES, starting at message offset
- * *off, never past cfg_payload_cap. The event template in the per-CPU scratch slot is already
- * filled. Returns false once the cap is reached or a read faults.
+ * Appends [src, src+len) of the current message to the per-CPU record builder, shipping a
+ * record each time it holds LLMSLO_CHUNK_BYTES, never past cfg_payload_cap. flush_data() ships
+ * the rest. The builder (fill, rec_off) lives in the scratch map value, so it carries across the
+ * iovecs of one call: a writev of 4 small iovecs becomes one record, not four.
  *
- * Verifier trick: the chunk loop runs under bpf_loop() so its body is verified once, with
- * unknown offsets. A plain bounded loop is verified per iteration and, because the cap is a
- * known constant, the verifier tracked every offset precisely and hit the 1M-insn limit.
+ * Verifier trick: the copy loop runs under bpf_loop() so its body is verified once, with
+ * unknown offsets; a plain bounded loop was verified per iteration and, with the cap a known
+ * constant, tracked every offset precisely until it hit the 1M-instruction limit.
  */
 struct span_ctx {
 	__u64 src;
 	__u32 len;
-	__u32 off;
-	__u8 stop;  /* cap reached or fault: caller stops too */
-	__u8 _pad[7];
+	__u8 stop;  /* cap reached or read fault: the caller stops too */
+	__u8 _pad[3];
 };
+
+static __always_inline void ship_record(struct data_scratch *s)
+{
+	__u32 n = s->fill;
+	/* Verifier: an explicit bound on the record length before the variable-size output. */
+	if (n > LLMSLO_CHUNK_BYTES)
+		n = LLMSLO_CHUNK_BYTES;
+	s->ev.offset = s->rec_off;
+	s->ev.payload_len = n;
+	s->ev.hdr.size = sizeof(struct llmslo_data_event) + n;
+	if (bpf_ringbuf_output(&events, &s->ev, sizeof(struct llmslo_data_event) + n, 0))
+		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
+	else
+		stat_add(LLMSLO_STAT_DATA_EVENTS, 1);
+	s->rec_off += n;
+	s->fill = 0;
+}
 
 static long span_chunk(__u32 i, struct span_ctx *sc)
 {
@@ -368,50 +391,62 @@ static long span_chunk(__u32 i, struct span_ctx *sc)
 	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 1;
-	__u32 o = sc->off;
-	if (o >= cfg_payload_cap) {
+	__u32 fill = s->fill & (LLMSLO_CHUNK_BYTES - 1); /* always < CHUNK; the mask proves it */
+	__u32 at = s->rec_off + fill;                    /* message offset of the next byte */
+	if (at >= cfg_payload_cap) {
 		s->ev.flags |= LLMSLO_DF_TRUNCATED;
 		sc->stop = 1;
 		return 1;
 	}
 	__u32 n = sc->len;
-	if (n > cfg_payload_cap - o)
-		n = cfg_payload_cap - o;
-	/* Verifier trick: clamp in inline asm so clang cannot fold it into the cap comparison
-	 * above; the verifier then knows n <= LLMSLO_CHUNK_BYTES at the probe read. */
+	if (n > cfg_payload_cap - at)
+		n = cfg_payload_cap - at;
+	if (n > LLMSLO_CHUNK_BYTES - fill)
+		n = LLMSLO_CHUNK_BYTES - fill;
+	/* Verifier trick: clamp in inline asm so clang cannot fold it into the comparisons above;
+	 * the verifier then knows n <= LLMSLO_CHUNK_BYTES at the probe read. */
 	__u64 n64 = n;
 	asm volatile("if %[n] <= %[max] goto +1\n\t"
 		     "%[n] = %[max]\n\t"
 		     : [n] "+r"(n64)
 		     : [max] "i"(LLMSLO_CHUNK_BYTES));
 	n = n64;
-	if (bpf_probe_read_user(s->payload, n, (const void *)sc->src)) {
+	if (bpf_probe_read_user(s->payload + fill, n, (const void *)sc->src)) {
 		s->ev.flags |= LLMSLO_DF_READ_FAULT;
 		stat_add(LLMSLO_STAT_READ_FAULTS, 1);
-		n = 0;
 		sc->stop = 1;
-	}
-	s->ev.offset = o;
-	s->ev.payload_len = n;
-	s->ev.hdr.size = sizeof(struct llmslo_data_event) + n;
-	if (bpf_ringbuf_output(&events, s, sizeof(struct llmslo_data_event) + n, 0))
-		stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
-	else
-		stat_add(LLMSLO_STAT_DATA_EVENTS, 1);
-	if (sc->stop)
 		return 1;
-	sc->off = o + n;
+	}
+	s->fill = fill + n;
 	sc->src += n;
 	sc->len -= n;
+	if (s->fill >= LLMSLO_CHUNK_BYTES)
+		ship_record(s);
 	return 0;
 }
 
-static __always_inline bool emit_span(const void *src, __u32 len, __u32 *off)
+/* Appends to the current message; false once it stopped (cap reached or fault). */
+static __always_inline bool emit_span(const void *src, __u32 len)
 {
-	struct span_ctx sc = { .src = (__u64)src, .len = len, .off = *off };
+	struct span_ctx sc = { .src = (__u64)src, .len = len };
 	bpf_loop(LLMSLO_MAX_CHUNKS, span_chunk, &sc, 0);
-	*off = sc.off;
 	return !sc.stop && sc.len == 0;
+}
+
+/* Ships what the builder holds. A message that ends truncated ships its flag on the last
+ * record (an empty one if need be), so user space knows nothing more is coming. */
+static __always_inline void flush_data(bool truncated)
+{
+	__u32 zero = 0;
+	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	if (truncated) {
+		s->ev.flags |= LLMSLO_DF_TRUNCATED;
+		stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
+	}
+	if (s->fill || (s->ev.flags & (LLMSLO_DF_TRUNCATED | LLMSLO_DF_READ_FAULT)) || s->rec_off == 0)
+		ship_record(s);
 }
 
 /* Fill the data event template in the per-CPU scratch slot. */
@@ -441,6 +476,8 @@ static __always_inline struct data_scratch *data_template(__u64 ts, struct sock 
 	s->ev.syscall = sys;
 	s->ev._pad0 = 0;
 	s->ev._pad1 = 0;
+	s->rec_off = 0;
+	s->fill = 0;
 	return s;
 }
 
@@ -501,9 +538,7 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 		s->ev.flags |= LLMSLO_DF_UNBOUND;
 		stat_add(LLMSLO_STAT_TLS_UNBOUND, 1);
 	}
-	__u32 off = 0;
-	if (!emit_span((const void *)buf, len, &off))
-		stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
+	flush_data(!emit_span((const void *)buf, len));
 }
 
 /* ---------------------------------------------------------------- syscalls */
@@ -559,13 +594,13 @@ static __always_inline bool port_configured(struct sock *sk)
 	return bpf_map_lookup_elem(&capture_ports, &lport) || bpf_map_lookup_elem(&capture_ports, &rport);
 }
 
-/* Walk an iovec array (bpf_loop, see span_chunk) and emit up to `total` bytes. */
+/* Walk an iovec array (bpf_loop, see span_chunk) and append up to `total` bytes. */
 struct iov_ctx {
 	__u64 iov_ptr;
 	__u32 iovcnt;
 	__u32 left;
-	__u32 off;
-	__u32 _pad;
+	__u8 stop;
+	__u8 _pad[7];
 };
 
 static long iov_step(__u32 i, struct iov_ctx *ic)
@@ -573,11 +608,15 @@ static long iov_step(__u32 i, struct iov_ctx *ic)
 	if (i >= ic->iovcnt || ic->left == 0)
 		return 1;
 	struct iovec iov = {};
-	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(ic->iov_ptr + (__u64)i * sizeof(struct iovec))))
+	if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(ic->iov_ptr + (__u64)i * sizeof(struct iovec)))) {
+		ic->stop = 1;
 		return 1;
+	}
 	__u32 n = iov.iov_len < ic->left ? iov.iov_len : ic->left;
-	if (!emit_span(iov.iov_base, n, &ic->off))
+	if (!emit_span(iov.iov_base, n)) {
+		ic->stop = 1;
 		return 1;
+	}
 	ic->left -= n;
 	return 0;
 }
@@ -586,21 +625,8 @@ static __always_inline void emit_iov(__u64 iov_ptr, __u32 iovcnt, __u32 total)
 {
 	struct iov_ctx ic = { .iov_ptr = iov_ptr, .iovcnt = iovcnt, .left = total };
 	bpf_loop(LLMSLO_MAX_IOV, iov_step, &ic, 0);
-	if (ic.left && ic.off < cfg_payload_cap) {
-		/* More iovecs than we walk: end the message with an empty record flagged TRUNCATED,
-		 * so user space knows the rest will not come (instead of waiting for it). */
-		__u32 zero = 0;
-		struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-		if (s) {
-			s->ev.flags |= LLMSLO_DF_TRUNCATED;
-			s->ev.offset = ic.off;
-			s->ev.payload_len = 0;
-			s->ev.hdr.size = sizeof(struct llmslo_data_event);
-			if (bpf_ringbuf_output(&events, s, sizeof(struct llmslo_data_event), 0))
-				stat_add(LLMSLO_STAT_RINGBUF_DROPS, 1);
-		}
-		stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
-	}
+	/* Bytes left over (more iovecs than we walk, cap, fault) end the message truncated. */
+	flush_data(ic.left != 0);
 }
 
 /* Node: bind an unbound SSL* waiting for its first ciphertext write to this TLS connection. */
@@ -729,9 +755,7 @@ static __always_inline int exit_io(void *ctx, long ret)
 		return 0;
 	if (a.sys == LLMSLO_SYS_READ || a.sys == LLMSLO_SYS_WRITE || a.sys == LLMSLO_SYS_SENDTO ||
 	    a.sys == LLMSLO_SYS_RECVFROM) {
-		__u32 off = 0;
-		if (!emit_span((const void *)a.buf, total, &off))
-			stat_add(LLMSLO_STAT_PAYLOAD_TRUNCATED, 1);
+		flush_data(!emit_span((const void *)a.buf, total));
 	} else {
 		emit_iov(vec, iovcnt, total);
 	}

@@ -8,7 +8,7 @@
 //   - TCP close, reset and refusal become a close reason.
 import type { RawConn, RawData, RawEvent, RawTcp, RawTlsBind } from './decoder.ts';
 import { formatAddress } from './decoder.ts';
-import { TcpState } from './layout.ts';
+import { DataFlags, TcpState } from './layout.ts';
 import type { ProcessCache } from './processes.ts';
 import type { CloseReason, ConnectionInfo, StreamSink } from './stream.ts';
 import { parseClientHelloSni } from './tls-hello.ts';
@@ -75,6 +75,8 @@ function pendingKey(connId: number, direction: 'egress' | 'ingress'): number {
 /** Synthetic ids for TLS streams whose socket was never learned (kernel ids stay far below). */
 const SYNTHETIC_BASE = 2 ** 52;
 const MAX_CONNS = 65536;
+/** Flags on the last record of a message that ends short of its length. */
+const MESSAGE_ENDED = DataFlags.truncated | DataFlags.readFault;
 
 export class StreamAssembler {
   readonly stats: AssemblerStats = {
@@ -180,7 +182,8 @@ export class StreamAssembler {
         const other = this.pending.get(pendingKey(connId, ev.direction === 'egress' ? 'ingress' : 'egress'));
         if (other) this.finish(other);
       }
-      if (ev.payload.length >= total) {
+      const ended = (ev.flags & MESSAGE_ENDED) !== 0;
+      if (ev.payload.length >= total || ended) {
         // Fast path: the whole (capped) message in one record.
         this.deliver(ev, connId, tls, ev.payload, ev.msgLen - ev.payload.length);
         return;
@@ -201,7 +204,8 @@ export class StreamAssembler {
     }
     p.parts.push(ev.payload);
     p.captured += ev.payload.length;
-    if (p.captured >= total || ev.payload.length === 0) this.finish(p);
+    // The kernel flags the last record of a message it could not capture in full.
+    if (p.captured >= total || ev.payload.length === 0 || (ev.flags & MESSAGE_ENDED) !== 0) this.finish(p);
   }
 
   private finish(p: PendingMessage): void {

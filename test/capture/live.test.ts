@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,46 @@ test('live capture with real eBPF', { timeout: 240_000 }, async (t) => {
           assert.ok(srv, 'server side captured');
           assert.deepEqual(bytesOf(h, srv.connId, 'ingress'), sc.received);
           assert.deepEqual(bytesOf(h, srv.connId, 'egress'), sc.sent);
+        }
+      } finally {
+        server.child.kill('SIGTERM');
+      }
+    });
+
+    await t.test('large messages: continuation records up to the cap, the rest is an exact gap', async () => {
+      const server = await startPeer(process.execPath, [serverScript], /^listening (\d+)$/);
+      try {
+        const port = Number(server.match[1]);
+        // 100 KB body, sent by curl and by Python (differently split into syscalls).
+        const body = Array.from({ length: 100_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+        const bodyFile = join(certDir, 'big.json');
+        writeFileSync(bodyFile, body);
+        for (const [cmd, args] of [
+          ['curl', ['-sS', '-o', '/dev/null', '--data-binary', `@${bodyFile}`, `http://127.0.0.1:${port}/v1/embeddings`]],
+          [PY, ['-c', `import urllib.request;urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:${port}/v1/embeddings',data=open('${bodyFile}','rb').read())).read()`]],
+        ] as const) {
+          const ran = await run(cmd, [...args]);
+          assert.equal(ran.code, 0, ran.stderr);
+          const ok = await h.waitFor(() => {
+            const c = opens(h, ran.pid)[0];
+            return !!c && serverConns(server.lines).some((sc) => sc.remotePort === c.local?.port) && h.stream.some((e) => e.kind === 'close' && e.connId === c.connId);
+          });
+          assert.ok(ok, `${cmd}: connection captured and closed`);
+          const conn = opens(h, ran.pid)[0];
+          const sc = serverConns(server.lines).find((x) => x.remotePort === conn.local?.port)!;
+          // Walk the captured egress: every captured byte sits exactly where the server got it,
+          // and captured + missing adds up to everything the client sent.
+          let pos = 0;
+          let missing = 0;
+          for (const e of h.stream) {
+            if (e.kind !== 'data' || e.connId !== conn.connId || e.direction !== 'egress') continue;
+            assert.ok(Buffer.from(e.bytes).equals(sc.received.subarray(pos, pos + e.bytes.length)), `${cmd}: bytes at ${pos}`);
+            assert.ok(e.bytes.length <= 16 * 1024, 'never more than the payload cap per call');
+            pos += e.bytes.length + e.missingAfter;
+            missing += e.missingAfter;
+          }
+          assert.equal(pos, sc.received.length, `${cmd}: captured + gaps == bytes sent`);
+          assert.ok(missing > 0, `${cmd}: a 100 KB body exceeds the cap somewhere`);
         }
       } finally {
         server.child.kill('SIGTERM');
