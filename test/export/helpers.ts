@@ -34,3 +34,51 @@ export function replayFixture(opts: { keepExcerpts?: boolean } = {}): Replay {
   p.flush(p.assembler.latestTs);
   return { records, pipeline: calls.stats(), decoder: p.decoder, clock };
 }
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface Exposition {
+  types: Map<string, string>;
+  help: Map<string, string>;
+  samples: Sample[];
+}
+
+/** A strict-enough parser of the Prometheus text format (0.0.4) for assertions. */
+export function parseExposition(text: string): Exposition {
+  const types = new Map<string, string>();
+  const help = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let m = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (m) {
+      (m[1] === 'HELP' ? help : types).set(m[2]!, m[3]!);
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`bad exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    if (m[2]) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
+      let lm: RegExpExecArray | null;
+      let consumed = 0;
+      while ((lm = re.exec(m[2]))) {
+        labels[lm[1]!] = lm[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+        consumed += lm[0].length;
+      }
+      if (consumed !== m[2].length) throw new Error(`bad labels: ${line}`);
+    }
+    const v = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+    if (Number.isNaN(v) && m[3] !== 'NaN') throw new Error(`bad value: ${line}`);
+    samples.push({ name: m[1]!, labels, value: v });
+  }
+  return { types, help, samples };
+}
+
+export function sumOf(e: Exposition, name: string, match: Record<string, string> = {}): number {
+  return e.samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}

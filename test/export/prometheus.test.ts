@@ -1,0 +1,196 @@
+// The /metrics endpoint for records replayed from the real capture fixture: names, units,
+// advisory buckets, labels and counts; client/server separation; capture health; label caps.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Counter, Registry } from 'prom-client';
+import { createOutputs, type Outputs } from '../../src/export/outputs.ts';
+import { DURATION_BUCKETS, LONG_LATENCY_BUCKETS, Metrics, TOKEN_BUCKETS, prometheusName } from '../../src/export/semconv.ts';
+import { gapObservations } from '../../src/export/metrics.ts';
+import type { LlmCallRecord } from '../../src/llm/records.ts';
+import { parseExposition, replayFixture, sumOf, type Exposition } from './helpers.ts';
+
+const replay = replayFixture();
+const llm = replay.records.filter((r): r is LlmCallRecord => r.schema === 'llmslo.llm_call/v1');
+const client = llm.filter((r) => r.observed_side === 'client');
+const server = llm.filter((r) => r.observed_side === 'server');
+
+describe('Prometheus endpoint, fixture replay', () => {
+  let out: Outputs;
+  let text: string;
+  let e: Exposition;
+  before(async () => {
+    out = await createOutputs({ prometheus: { host: '127.0.0.1', port: 0 } });
+    for (const r of replay.records) out.onRecord(r);
+    out.onCaptureStats({
+      kernel: { records: 12345, bytes: 999_000, kernelByName: { ringbuf_drops: 7, read_faults: 2, payload_truncated: 3, conn_map_full: 0, tls_unbound: 1, ssl_hits: 40 } },
+      decoder: replay.decoder,
+      pipeline: replay.pipeline,
+    });
+    assert.ok(out.prometheusUrl?.startsWith('http://127.0.0.1:'));
+    const res = await fetch(out.prometheusUrl!);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    text = await res.text();
+    e = parseExposition(text);
+  });
+  after(() => out.shutdown());
+
+  test('the fixture has both sides of 30 calls', () => {
+    assert.equal(client.length, 30);
+    assert.equal(server.length, 30);
+  });
+
+  test('OTel -> Prometheus names and types', () => {
+    assert.equal(prometheusName(Metrics.clientDuration), 'gen_ai_client_operation_duration_seconds');
+    assert.equal(prometheusName(Metrics.clientTokenUsage), 'gen_ai_client_token_usage');
+    assert.equal(prometheusName(Metrics.clientTtfc), 'gen_ai_client_operation_time_to_first_chunk_seconds');
+    assert.equal(prometheusName(Metrics.clientTpoc), 'gen_ai_client_operation_time_per_output_chunk_seconds');
+    assert.equal(prometheusName(Metrics.calls), 'llmslo_llm_calls_total');
+    assert.equal(prometheusName(Metrics.outputRate), 'llmslo_llm_output_tokens_rate_per_second');
+    assert.equal(prometheusName(Metrics.captureBytes), 'llmslo_capture_bytes_total');
+    assert.equal(prometheusName(Metrics.bufferedBytes), 'llmslo_capture_buffered_bytes');
+    for (const n of ['gen_ai_client_operation_duration_seconds', 'gen_ai_client_token_usage', 'gen_ai_client_operation_time_to_first_chunk_seconds', 'gen_ai_client_operation_time_per_output_chunk_seconds', 'llmslo_llm_time_to_first_token_seconds', 'llmslo_llm_time_per_output_token_seconds']) {
+      assert.equal(e.types.get(n), 'histogram', n);
+    }
+    assert.equal(e.types.get('llmslo_llm_calls_total'), 'counter');
+    assert.equal(e.types.get('llmslo_capture_lost_events_total'), 'counter');
+    for (const s of e.samples) for (const k of Object.keys(s.labels)) assert.match(k, /^[a-zA-Z_][a-zA-Z0-9_]*$/);
+  });
+
+  test('advisory buckets, cumulative and ending in +Inf = count', () => {
+    const check = (name: string, bounds: number[]): void => {
+      const buckets = e.samples.filter((s) => s.name === `${name}_bucket`);
+      assert.ok(buckets.length > 0, name);
+      const bySeries = new Map<string, Array<{ le: string; v: number }>>();
+      for (const b of buckets) {
+        const { le, ...rest } = b.labels;
+        const k = JSON.stringify(rest);
+        bySeries.set(k, [...(bySeries.get(k) ?? []), { le: le!, v: b.value }]);
+      }
+      for (const [k, bs] of bySeries) {
+        assert.deepEqual(bs.map((b) => (b.le === '+Inf' ? Infinity : Number(b.le))), [...bounds, Infinity], `${name} bounds`);
+        for (let i = 1; i < bs.length; i++) assert.ok(bs[i]!.v >= bs[i - 1]!.v, `${name} cumulative`);
+        const count = e.samples.find((s) => s.name === `${name}_count` && JSON.stringify(s.labels) === k);
+        assert.equal(bs.at(-1)!.v, count?.value, `${name} +Inf bucket = _count`);
+      }
+    };
+    check('gen_ai_client_operation_duration_seconds', DURATION_BUCKETS);
+    check('gen_ai_client_operation_time_to_first_chunk_seconds', DURATION_BUCKETS);
+    check('gen_ai_client_token_usage', TOKEN_BUCKETS);
+    check('llmslo_llm_time_to_first_token_seconds', LONG_LATENCY_BUCKETS);
+    assert.equal(LONG_LATENCY_BUCKETS.at(-1), 600);
+  });
+
+  test('counts and sums match the client-side records (server side not double counted)', () => {
+    const withDuration = client.filter((r) => r.duration_s !== null);
+    assert.equal(sumOf(e, 'gen_ai_client_operation_duration_seconds_count'), withDuration.length);
+    const durSum = withDuration.reduce((a, r) => a + r.duration_s!, 0);
+    assert.ok(Math.abs(sumOf(e, 'gen_ai_client_operation_duration_seconds_sum') - durSum) < 1e-6);
+    assert.equal(sumOf(e, 'llmslo_llm_calls_total'), client.length);
+    const streams = client.filter((r) => r.stream && r.ttfc_s !== null);
+    assert.ok(streams.length >= 10);
+    assert.equal(sumOf(e, 'gen_ai_client_operation_time_to_first_chunk_seconds_count'), streams.length);
+    const inTok = client.reduce((a, r) => a + (r['gen_ai.usage.input_tokens'] ?? 0), 0);
+    const outTok = client.reduce((a, r) => a + (r['gen_ai.usage.output_tokens'] ?? 0), 0);
+    assert.equal(sumOf(e, 'gen_ai_client_token_usage_sum', { gen_ai_token_type: 'input' }), inTok);
+    assert.equal(sumOf(e, 'gen_ai_client_token_usage_sum', { gen_ai_token_type: 'output' }), outTok);
+    assert.equal(sumOf(e, 'llmslo_llm_tokens_total', { gen_ai_token_type: 'output' }), outTok);
+    // one time_per_output_chunk observation per gap between content chunks
+    const gaps = client.reduce((a, r) => a + (r.stream && r.inter_chunk_gap_s ? r.inter_chunk_gap_s.count : 0), 0);
+    assert.equal(sumOf(e, 'gen_ai_client_operation_time_per_output_chunk_seconds_count'), gaps);
+    assert.equal(sumOf(e, 'llmslo_llm_time_to_first_token_seconds_count'), client.filter((r) => r.ttft_s !== null).length);
+    // the serving side of the same calls feeds gen_ai.server.* only
+    assert.equal(sumOf(e, 'gen_ai_server_request_duration_seconds_count'), server.filter((r) => r.duration_s !== null).length);
+  });
+
+  test('spec labels on the duration histogram', () => {
+    const s = e.samples.filter((x) => x.name === 'gen_ai_client_operation_duration_seconds_count');
+    const providers = new Set(s.map((x) => x.labels.gen_ai_provider_name));
+    assert.ok(providers.has('anthropic') && providers.has('openai_compatible'), [...providers].join());
+    for (const x of s) {
+      assert.ok(x.labels.gen_ai_operation_name === 'chat' || x.labels.gen_ai_operation_name === 'embeddings');
+      assert.ok(x.labels.gen_ai_request_model, 'request model');
+      assert.equal(x.labels.server_address, '127.0.0.1');
+      assert.match(x.labels.server_port ?? '', /^\d+$/);
+      assert.equal(x.labels.error_type, undefined, 'no error.type on successful calls');
+    }
+  });
+
+  test('capture health', () => {
+    assert.equal(sumOf(e, 'llmslo_capture_events_total'), 12345);
+    assert.equal(sumOf(e, 'llmslo_capture_bytes_total'), 999_000);
+    assert.equal(sumOf(e, 'llmslo_capture_lost_events_total', { llmslo_reason: 'ringbuf_drops' }), 7);
+    assert.equal(sumOf(e, 'llmslo_capture_lost_events_total', { llmslo_reason: 'read_faults' }), 2);
+    assert.equal(sumOf(e, 'llmslo_capture_payload_truncated_total'), 3);
+    assert.equal(sumOf(e, 'llmslo_capture_kernel_total', { llmslo_counter: 'ssl_hits' }), 40);
+    assert.ok(e.samples.some((s) => s.name === 'llmslo_capture_parse_errors_total' && s.labels.llmslo_stage === 'http'));
+  });
+
+  test('no prompt or completion text on the endpoint', () => {
+    for (const r of replayFixture({ keepExcerpts: true }).records) {
+      if (r.schema !== 'llmslo.llm_call/v1' || !r.excerpts?.prompt) continue;
+      assert.ok(!text.includes(r.excerpts.prompt.slice(0, 20)));
+    }
+  });
+
+  test('promtool check metrics accepts the exposition', { skip: !existsSync('/usr/bin/promtool') && 'promtool not installed' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmslo-prom-'));
+    writeFileSync(join(dir, 'm.txt'), text);
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    // promtool lints (exit 3) on style only; a parse error is exit 1
+    assert.notEqual(r.status, 1, r.stderr + r.stdout);
+    assert.doesNotMatch(r.stderr + r.stdout, /error while linting|parse error/i);
+  });
+});
+
+describe('Prometheus endpoint behaviour', () => {
+  test('shares a caller registry (SLO metrics) and serves 404 elsewhere', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'llmslo_slo_events_total', help: 'x', labelNames: ['slo', 'result'], registers: [registry] }).inc({ slo: 'a', result: 'good' }, 3);
+    const out = await createOutputs({ prometheus: { port: 0, registry } });
+    try {
+      const e = parseExposition(await (await fetch(out.prometheusUrl!)).text());
+      assert.equal(sumOf(e, 'llmslo_slo_events_total'), 3);
+      assert.equal(e.types.get('gen_ai_client_operation_duration_seconds'), 'histogram');
+      const other = await fetch(out.prometheusUrl!.replace('/metrics', '/nope'));
+      assert.equal(other.status, 404);
+      await other.text();
+    } finally {
+      await out.shutdown();
+    }
+  });
+
+  test('port in use: one-line error', async () => {
+    const a = await createOutputs({ prometheus: { port: 0 } });
+    const port = Number(new URL(a.prometheusUrl!).port);
+    await assert.rejects(createOutputs({ prometheus: { port } }), /prometheus endpoint 127\.0\.0\.1:\d+: address already in use/);
+    await a.shutdown();
+  });
+
+  test('label cardinality is capped: models fold into _OTHER and are counted', async () => {
+    const out = await createOutputs({ prometheus: false, maxSeriesPerMetric: 50 });
+    const base = client.find((r) => r.stream)!;
+    for (let i = 0; i < 1000; i++) out.onRecord({ ...base, 'gen_ai.request.model': `model-${i}`, 'gen_ai.response.model': `model-${i}` });
+    const e = parseExposition(await out.metricsText());
+    const series = e.samples.filter((s) => s.name === 'gen_ai_client_operation_duration_seconds_count');
+    assert.ok(series.length <= 50 + 16, `${series.length} series`);
+    const other = series.find((s) => s.labels.gen_ai_request_model === '_OTHER');
+    assert.ok(other, 'an _OTHER series');
+    assert.equal(sumOf(e, 'gen_ai_client_operation_duration_seconds_count'), 1000, 'no observation lost');
+    assert.equal(sumOf(e, 'llmslo_export_series_overflow_total', { llmslo_metric: 'gen_ai.client.operation.duration' }), 950);
+    assert.ok(out.stats().series < 20 * 70, 'store stays bounded');
+    await out.shutdown();
+  });
+});
+
+test('per-chunk gap reconstruction keeps the count and never under-reports', () => {
+  const obs = gapObservations({ p50: 0.02, p95: 0.05, max: 0.4, count: 63 });
+  assert.equal(obs.reduce((a, [, w]) => a + w, 0), 63);
+  assert.deepEqual(obs, [[0.02, 32], [0.05, 28], [0.4, 3]]);
+  assert.deepEqual(gapObservations({ p50: 0.1, p95: 0.1, max: 0.1, count: 1 }), [[0.1, 1]]);
+  assert.deepEqual(gapObservations({ p50: 0, p95: 0, max: 0, count: 0 }), []);
+});
