@@ -179,11 +179,11 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
     if (this.framing === 'sse') {
-      this.sse = new SseParser((data, event, ts) => this.onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, { events: 0, comments: 0, oversizeEvents: 0 });
+      this.sse = new SseParser((data, event, ts) => this.onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, this.env.stream);
     } else if (this.framing === 'jsonarray') {
-      this.arr = new JsonArraySplitter((el, ts) => onPayload(null, el, ts), this.env.limits.maxEventBytes, { elements: 0, oversizeElements: 0 });
+      this.arr = new JsonArraySplitter((el, ts) => onPayload(null, el, ts), this.env.limits.maxEventBytes, this.env.stream);
     } else if (this.framing === 'ndjson') {
-      this.nd = new NdjsonSplitter((line, ts) => onPayload(null, line, ts), this.env.limits.maxEventBytes, { lines: 0, oversizeLines: 0 });
+      this.nd = new NdjsonSplitter((line, ts) => onPayload(null, line, ts), this.env.limits.maxEventBytes, this.env.stream);
     } else {
       const cap = head.status >= 400 ? Math.min(this.env.limits.maxResponseBodyBytes, 64 * 1024) : this.env.limits.maxResponseBodyBytes;
       this.body = new CappedBytes(cap);

@@ -26,6 +26,25 @@ export interface BuilderEnv {
   estimate: ((text: string) => number) | null;
   excerpts: ExcerptOptions | null;
   counters: CallCounters;
+  stream: StreamCounters;
+}
+
+/** Stream framing counters shared by every call's SSE / NDJSON / JSON-array parser. */
+export interface StreamCounters {
+  /** SSE events dispatched. */
+  events: number;
+  /** SSE comment / keep-alive lines. */
+  comments: number;
+  /** SSE events dropped for exceeding maxEventBytes. */
+  oversizeEvents: number;
+  lines: number;
+  oversizeLines: number;
+  elements: number;
+  oversizeElements: number;
+}
+
+export function newStreamCounters(): StreamCounters {
+  return { events: 0, comments: 0, oversizeEvents: 0, lines: 0, oversizeLines: 0, elements: 0, oversizeElements: 0 };
 }
 
 export interface CallCounters {
@@ -36,7 +55,6 @@ export interface CallCounters {
   badJsonPayloads: number;
   requestBodiesTruncated: number;
   responseBodiesTruncated: number;
-  oversizeEvents: number;
   internalErrors: number;
   lastInternalError: string | null;
   errorsByType: Partial<Record<ErrorType, number>>;
@@ -51,7 +69,6 @@ export function newCallCounters(): CallCounters {
     badJsonPayloads: 0,
     requestBodiesTruncated: 0,
     responseBodiesTruncated: 0,
-    oversizeEvents: 0,
     internalErrors: 0,
     lastInternalError: null,
     errorsByType: {},

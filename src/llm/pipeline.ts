@@ -12,8 +12,8 @@ import { HttpConnection, newHttpConnCounters } from '../protocols/http_connectio
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver } from '../protocols/http_connection.ts';
 import { LlmCallBuilder } from './call.ts';
 import { routeLlmRequest } from './detect.ts';
-import { newCallCounters } from './env.ts';
-import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions } from './env.ts';
+import { newCallCounters, newStreamCounters } from './env.ts';
+import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounters } from './env.ts';
 import { splitTarget } from './http_meta.ts';
 import type { CallRecord } from './records.ts';
 import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
@@ -55,6 +55,8 @@ export interface PipelineStats {
   connections: { open: number; opened: number; evicted: number; unknownDataConn: number };
   http: HttpConnCounters;
   calls: CallCounters;
+  /** SSE events / comments / NDJSON lines / JSON-array elements seen, and the oversize ones dropped. */
+  streams: StreamCounters;
   captureLossEvents: number;
   lostRecords: number;
   /** Bytes currently held in parser buffers across all connections. */
@@ -87,6 +89,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     estimate: options.estimateTokens === false ? null : estimateTokens,
     excerpts: options.keepExcerpts ? options.keepExcerpts : null,
     counters,
+    stream: newStreamCounters(),
   };
   const followRetrieval = options.retrieval !== false;
   const conns = new Map<number, ConnEntry>();
@@ -217,7 +220,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         for (const b of e.builders) buffered += b.bufferedBytes;
       }
       connStats.open = conns.size;
-      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, captureLossEvents, lostRecords, bufferedBytes: buffered };
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered };
     },
   };
 }

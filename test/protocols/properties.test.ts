@@ -172,3 +172,27 @@ describe('hard caps per connection', () => {
     assert.equal(recs.length, 12);
   });
 });
+
+describe('drop counters', () => {
+  test('an oversize SSE event is dropped and counted in the pipeline stats; the call goes on', () => {
+    const b = JSON.stringify({ model: 'm', messages: [], stream: true });
+    const big = `data: {"choices":[{"index":0,"delta":{"content":"${'x'.repeat(3000)}"}}]}\n\n`;
+    const small = 'data: {"model":"m","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":null}]}\n\ndata: [DONE]\n\n';
+    const resp = `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${big.length + small.length}\r\n\r\n${big}${small}`;
+    const evs: StreamEvent[] = [
+      openEv(0),
+      { kind: 'data', connId: 0, direction: 'egress', tsNs: T + 1, bytes: Buffer.from(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: ${b.length}\r\n\r\n${b}`), missingAfter: 0, tls: false },
+      { kind: 'data', connId: 0, direction: 'ingress', tsNs: T + 2, bytes: Buffer.from(resp), missingAfter: 0, tls: false },
+    ];
+    const recs: { content_chunks: number; 'error.type': string | null }[] = [];
+    const p = createCallPipeline({ clock: () => 0, limits: { maxEventBytes: 1024 } }, (r) => recs.push(r as never));
+    for (const e of evs) p.onEvent(e);
+    p.flush(T + 10);
+    const s = p.stats();
+    assert.equal(s.streams.oversizeEvents, 1);
+    assert.equal(s.streams.events, 2);
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0]!.content_chunks, 1);
+    assert.equal(recs[0]!['error.type'], null);
+  });
+});
