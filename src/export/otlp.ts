@@ -56,6 +56,7 @@ export type OtlpSignal = 'metrics' | 'traces' | 'logs';
 
 export interface OtlpStats {
   metrics: { exports: number; failedExports: number; dataPoints: number };
+  lastErrors: LastErrors;
   traces: QueueCounters & { queued: number };
   logs: QueueCounters & { queued: number };
 }
@@ -140,7 +141,10 @@ class CountingMetricExporter implements PushMetricExporter {
   exports = 0;
   failedExports = 0;
   dataPoints = 0;
-  constructor(private readonly inner: OTLPMetricExporter) {}
+  constructor(
+    private readonly inner: OTLPMetricExporter,
+    private readonly errors: LastErrors,
+  ) {}
   export(metrics: ResourceMetrics, cb: (r: ExportResult) => void): void {
     let points = 0;
     for (const sm of metrics.scopeMetrics) for (const m of sm.metrics) points += m.dataPoints.length;
@@ -148,7 +152,10 @@ class CountingMetricExporter implements PushMetricExporter {
       if (r.code === ExportResultCode.SUCCESS) {
         this.exports++;
         this.dataPoints += points;
-      } else this.failedExports++;
+      } else {
+        this.failedExports++;
+        this.errors.metrics = errorLine(r);
+      }
       cb(r);
     });
   }
@@ -190,10 +197,21 @@ class QueueLogProcessor implements LogRecordProcessor {
   }
 }
 
+/** Last export error per signal (one line), for stats and the agent's status output. */
+export type LastErrors = Record<OtlpSignal, string | null>;
+
+const errorLine = (r: ExportResult): string => (r.error ? `${r.error.name}: ${r.error.message}`.split('\n')[0]!.slice(0, 200) : 'export failed');
+
 const exportWith =
-  <T>(exporter: { export(items: T[], cb: (r: ExportResult) => void): void }) =>
+  <T>(exporter: { export(items: T[], cb: (r: ExportResult) => void): void }, errors: LastErrors, signal: OtlpSignal) =>
   (items: T[]): Promise<boolean> =>
-    new Promise((resolve) => exporter.export(items, (r) => resolve(r.code === ExportResultCode.SUCCESS)));
+    new Promise((resolve) =>
+      exporter.export(items, (r) => {
+        const ok = r.code === ExportResultCode.SUCCESS;
+        if (!ok) errors[signal] = errorLine(r);
+        resolve(ok);
+      }),
+    );
 
 /** Log body: the exportable record as an OTLP AnyValue map (nulls kept, no text unless opted in). */
 function toAnyValue(v: unknown): AnyValue {
@@ -218,6 +236,7 @@ export class OtlpExport {
   private readonly logMode: NonNullable<OtlpOptions['logs']>;
   private readonly tracer;
   private readonly logger;
+  private readonly lastErrors: LastErrors = { metrics: null, traces: null, logs: null };
 
   constructor(
     opts: OtlpOptions,
@@ -237,7 +256,7 @@ export class OtlpExport {
     });
     const common = { headers: opts.headers, timeoutMillis: opts.timeoutMs ?? 10_000, concurrencyLimit: opts.concurrencyLimit ?? 2 };
     if (opts.metrics !== false) {
-      this.metricExporter = new CountingMetricExporter(new OTLPMetricExporter({ ...common, url: endpointFor(opts.endpoint, 'metrics') }));
+      this.metricExporter = new CountingMetricExporter(new OTLPMetricExporter({ ...common, url: endpointFor(opts.endpoint, 'metrics') }), this.lastErrors);
       const reader = new PeriodicExportingMetricReader({
         exporter: this.metricExporter,
         exportIntervalMillis: opts.metricIntervalMs ?? 15_000,
@@ -249,13 +268,13 @@ export class OtlpExport {
     }
     if (opts.traces !== false) {
       const exporter: SpanExporter = new OTLPTraceExporter({ ...common, url: endpointFor(opts.endpoint, 'traces') });
-      this.spanQueue = new BoundedExportQueue<ReadableSpan>(exportWith(exporter), opts.queue);
+      this.spanQueue = new BoundedExportQueue<ReadableSpan>(exportWith(exporter, this.lastErrors, 'traces'), opts.queue);
       this.tracerProvider = new BasicTracerProvider({ resource: this.resource, sampler: new AlwaysOnSampler(), spanProcessors: [new QueueSpanProcessor(this.spanQueue)] });
     }
     this.logMode = opts.logs ?? 'records';
     if (this.logMode !== 'none') {
       const exporter: LogRecordExporter = new OTLPLogExporter({ ...common, url: endpointFor(opts.endpoint, 'logs') });
-      this.logQueue = new BoundedExportQueue<ReadableLogRecord>(exportWith(exporter), opts.queue);
+      this.logQueue = new BoundedExportQueue<ReadableLogRecord>(exportWith(exporter, this.lastErrors, 'logs'), opts.queue);
       this.loggerProvider = new LoggerProvider({ resource: this.resource, processors: [new QueueLogProcessor(this.logQueue)] });
     }
     this.tracer = this.tracerProvider?.getTracer(SCOPE.name, SCOPE.version, { schemaUrl: SCOPE.schemaUrl }) ?? null;
@@ -310,11 +329,13 @@ export class OtlpExport {
       metrics: { exports: me?.exports ?? 0, failedExports: me?.failedExports ?? 0, dataPoints: me?.dataPoints ?? 0 },
       traces: q(this.spanQueue as BoundedExportQueue<unknown> | null),
       logs: q(this.logQueue as BoundedExportQueue<unknown> | null),
+      lastErrors: { ...this.lastErrors },
     };
   }
 
+  /** Exports what is pending now. Failures are counted in stats(), never thrown. */
   async flush(): Promise<void> {
-    await Promise.all([this.meterProvider?.forceFlush(), this.tracerProvider?.forceFlush(), this.loggerProvider?.forceFlush()]);
+    await Promise.allSettled([this.meterProvider?.forceFlush(), this.tracerProvider?.forceFlush(), this.loggerProvider?.forceFlush()]);
   }
 
   /** Flushes (a final metric export included) and stops; bounded by the export timeout. */
