@@ -67,6 +67,8 @@ interface PhaseResult {
   recordsPerChunk: number;
   lost: number;
   bpfNsPerChunk: number;
+  agentUserUs: number;
+  agentSystemUs: number;
 }
 
 async function phase(tls: boolean, server: { child: ChildProcess; port: number }, probes: boolean): Promise<PhaseResult> {
@@ -123,6 +125,8 @@ async function phase(tls: boolean, server: { child: ChildProcess; port: number }
     chunksPerSec: chunks / seconds,
     workloadCpuPerChunkUs: ((serverCpu + clientCpu) / chunks) * 1e6,
     agentCpuPerChunkUs: (agentCpu.user + agentCpu.system) / chunks,
+    agentUserUs: agentCpu.user,
+    agentSystemUs: agentCpu.system,
     sslHitsPerChunk: sslHits / chunks,
     recordsPerChunk: records / chunks,
     lost,
@@ -137,7 +141,9 @@ function mean(xs: number[]): number {
 async function runMode(tls: boolean, certDir: string, floorHitUs: number | null) {
   const server = await startServer(tls, certDir);
   try {
-    await phase(tls, server, false); // warm-up (JIT, TLS session set-up)
+    // Warm-up, both ways: JIT tiers of the server, client and this agent's decoder settle first.
+    await phase(tls, server, false);
+    await phase(tls, server, true);
     const off: PhaseResult[] = [];
     const on: PhaseResult[] = [];
     for (let r = 0; r < ROUNDS; r++) {

@@ -5,9 +5,9 @@
 // Buffer, with no extra copy through a pipe and no second process to supervise. The API is small
 // and message-shaped (open/attach/start/stats/close), so a loader process could replace it.
 //
-// Consumption: uv_poll on the ring buffer map fd (the kernel's ringbuf poll is level-triggered,
-// and so is libuv), plus a periodic timer drain as insurance against the known libbpf
-// missed-wakeup race. Each wake-up drains at most kBatchBudgetBytes so a hot producer cannot
+// Consumption: the kernel wakes us (uv_poll on the ring buffer map fd; the kernel's ringbuf poll
+// is level-triggered, and so is libuv) only once `wakeupBytes` are waiting; a periodic timer
+// drain collects everything below that, which also covers the known libbpf missed-wakeup race. Each wake-up drains at most kBatchBudgetBytes so a hot producer cannot
 // hold the JS thread; the level-triggered poll brings us back on the next loop turn.
 #include <napi.h>
 #include <uv.h>
@@ -15,6 +15,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/bpf.h>
 #include <stdarg.h>
 #include <string.h>
@@ -163,14 +165,21 @@ class Loader : public Napi::ObjectWrap<Loader> {
     skel_->rodata->cfg_agent_tgid = num("agentTgid", getpid());
     skel_->rodata->cfg_payload_cap = num("payloadCap", LLMSLO_CHUNK_BYTES * 4);
     skel_->rodata->cfg_capture_all = num("captureAll", 0);
+    skel_->rodata->cfg_wakeup_bytes = num("wakeupBytes", 256 * 1024);
     uint32_t ring = num("ringBytes", 16 * 1024 * 1024);
     int err = bpf_map__set_max_entries(skel_->maps.events, ring);
     if (err) {
       Teardown();
       throw Napi::Error::New(env, "ring buffer size " + std::to_string(ring) + " rejected: " + Errno(err));
     }
-    // Nothing autoloads a uprobe without a target; programs are attached explicitly later.
+    // The verifier gives up with EAGAIN when a signal is pending, and libbpf retries only a few
+    // times: a profiler's SIGPROF (or any timer signal) can make loading fail. Block signals on
+    // this thread for the duration of the load; they are delivered right after.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     err = llmslo__load(skel_);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (err) {
       Teardown();
       throw Napi::Error::New(env, "cannot load BPF programs (" + Errno(err) + ")");
@@ -310,7 +319,7 @@ class Loader : public Napi::ObjectWrap<Loader> {
     if (rb_) throw Napi::Error::New(env, "already started");
     on_batch_ = Napi::Persistent(info[0].As<Napi::Function>());
     async_ctx_ = std::make_unique<Napi::AsyncContext>(env, "llmslo.ringbuf");
-    uint32_t interval = 100;
+    uint32_t interval = 20;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
       if (o.Has("drainIntervalMs")) interval = o.Get("drainIntervalMs").As<Napi::Number>().Uint32Value();

@@ -9,6 +9,8 @@ export interface LoaderOpenOptions {
   payloadCap?: number;
   captureAll?: boolean | number;
   ringBytes?: number;
+  /** Bytes waiting in the ring before the kernel wakes the consumer (below: periodic drain). */
+  wakeupBytes?: number;
 }
 
 export interface LoaderStats {
