@@ -391,6 +391,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       'server.port': req.port,
       'http.request.method': req.method,
       'url.path': req.path,
+      'http.request.resend_count': req.resendCount,
       stream: isStream,
       'http.response.status_code': this.head?.status ?? null,
       'error.type': err.type,

@@ -14,6 +14,8 @@ export interface RequestMeta {
   spanId: string | null;
   /** Stainless SDKs' read timeout (s), when sent. */
   readTimeoutS: number | null;
+  /** SDK retry ordinal (x-stainless-retry-count), as OTel http.request.resend_count. */
+  resendCount: number | null;
 }
 
 export function requestMeta(req: { method: string; target: string; headers: Headers }, conn: ConnectionInfo, side: 'client' | 'server'): RequestMeta {
@@ -21,7 +23,9 @@ export function requestMeta(req: { method: string; target: string; headers: Head
   const tp = parseTraceparent(req.headers.get('traceparent'));
   const rt = req.headers.get('x-stainless-read-timeout');
   const readTimeoutS = rt !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(rt) && Number(rt) > 0 ? Number(rt) : null;
-  return { method: req.method, path: splitTarget(req.target).path, address: ep.address, port: ep.port, traceId: tp?.traceId ?? null, spanId: tp?.spanId ?? null, readTimeoutS };
+  const rc = req.headers.get('x-stainless-retry-count');
+  const resendCount = rc !== undefined && /^\s*\d{1,6}\s*$/.test(rc) ? Number(rc) : null;
+  return { method: req.method, path: splitTarget(req.target).path, address: ep.address, port: ep.port, traceId: tp?.traceId ?? null, spanId: tp?.spanId ?? null, readTimeoutS, resendCount };
 }
 
 export function splitTarget(target: string): { path: string; query: string } {

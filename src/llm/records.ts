@@ -76,6 +76,8 @@ export interface LlmCallRecord {
   'server.port': number | null;
   'http.request.method': string;
   'url.path': string;
+  /** The SDK's retry ordinal for this request (x-stainless-retry-count), when sent. */
+  'http.request.resend_count': number | null;
   stream: boolean;
   'http.response.status_code': number | null;
   'error.type': ErrorType | null;
