@@ -72,6 +72,7 @@ export class RecordMetrics {
 
   private observeClient(r: LlmCallRecord): void {
     const attrs = llmMetricAttributes(r);
+    this.store.limiter.admit(attrs);
     const ok: Attributes = { ...attrs };
     delete ok[Attr.errorType];
     this.f(Metrics.calls).add(attrs, 1);
@@ -80,7 +81,7 @@ export class RecordMetrics {
       this.f(Metrics.errors).add({ ...attrs, [Attr.errorSource]: r['error.source'] ?? 'unknown' }, 1);
     }
     for (const reason of r.partial_reasons) {
-      this.f(Metrics.partialCalls).add({ [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.partialReason]: reason }, 1);
+      this.f(Metrics.partialCalls).add({ [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.partialReason]: reason.slice(0, 64) }, 1);
     }
     this.observeTokens(r, ok);
     if (r.stream) {
@@ -100,16 +101,25 @@ export class RecordMetrics {
     if (r.tokens_source === null) return;
     const usable = r.tokens_source === 'usage' || this.includeEstimated;
     const counter = this.f(Metrics.tokens);
-    const base = { [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.requestModel]: r['gen_ai.request.model'] ?? undefined, [Attr.tokensSource]: r.tokens_source } as Attributes;
+    const usage = this.f(Metrics.clientTokenUsage);
+    // one scratch attribute set per call; families copy what they keep
+    const counterAttrs: Attributes = { [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.tokensSource]: r.tokens_source };
+    if (ok[Attr.requestModel] !== undefined) counterAttrs[Attr.requestModel] = ok[Attr.requestModel];
     for (const [type, n] of [['input', r['gen_ai.usage.input_tokens']], ['output', r['gen_ai.usage.output_tokens']]] as const) {
       if (n === null) continue;
-      counter.add({ ...base, [Attr.tokenType]: type }, n);
-      if (usable) this.f(Metrics.clientTokenUsage).observe({ ...ok, [Attr.tokenType]: type }, n);
+      counterAttrs[Attr.tokenType] = type;
+      counter.add(counterAttrs, n);
+      if (usable) {
+        ok[Attr.tokenType] = type;
+        usage.observe(ok, n);
+      }
     }
+    delete ok[Attr.tokenType];
   }
 
   private observeServer(r: LlmCallRecord): void {
     const attrs = llmMetricAttributes(r);
+    this.store.limiter.admit(attrs);
     const ok: Attributes = { ...attrs };
     delete ok[Attr.errorType];
     if (r.duration_s !== null) this.f(Metrics.serverDuration).observe(attrs, r.duration_s);
@@ -121,6 +131,7 @@ export class RecordMetrics {
   private observeRetrieval(r: RetrievalCallRecord): void {
     if (r.duration_s === null) return;
     const attrs = retrievalMetricAttributes(r);
+    this.store.limiter.admit(attrs);
     this.f(Metrics.dbDuration).observe(attrs, r.duration_s);
     this.f(Metrics.retrievalDuration).observe(attrs, r.duration_s);
   }
@@ -163,6 +174,7 @@ export class RecordMetrics {
   syncHealth(): void {
     const over = this.f(Metrics.seriesOverflow);
     const dropped = this.f(Metrics.seriesDropped);
+    if (this.store.limiter.folded) over.set({ [Attr.metricName]: '_label_sets' }, this.store.limiter.folded);
     for (const fam of [...this.store.families.values()]) {
       if (fam.overflowed) over.set({ [Attr.metricName]: fam.def.name }, fam.overflowed);
       if (fam.dropped) dropped.set({ [Attr.metricName]: fam.def.name }, fam.dropped);

@@ -23,7 +23,9 @@ export interface OutputsConfig {
   otlp?: OtlpOptions | null;
   /** `--jsonl PATH|-`. */
   jsonl?: JsonlWriterOptions | null;
-  /** Distinct label sets per metric before model/server labels fold into `_OTHER`. */
+  /** Distinct model/server/data-source combinations before they fold into `_OTHER` (default 200). */
+  maxLabelSets?: number;
+  /** Backstop: distinct label sets per metric (default 2000). */
   maxSeriesPerMetric?: number;
   metrics?: RecordMetricsOptions;
   spans?: SpanOptions;
@@ -92,7 +94,7 @@ export class RetrievalShareTracker {
 }
 
 export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs> {
-  const store = new MetricStore({ maxSeries: config.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES });
+  const store = new MetricStore({ maxSeries: config.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES, maxLabelSets: config.maxLabelSets });
   const metrics = new RecordMetrics(store, config.metrics);
   const privacy = config.privacy ?? {};
   const shares = new RetrievalShareTracker();

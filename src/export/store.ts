@@ -17,8 +17,10 @@ export interface Series {
 }
 
 export interface FamilyLimits {
-  /** Distinct label sets per metric before folding into `_OTHER` (default 2000). */
+  /** Distinct label sets per metric before folding into `_OTHER` (default 2000): a backstop. */
   maxSeries: number;
+  /** Distinct model/server/data-source combinations across all metrics (default 200). */
+  maxLabelSets?: number;
 }
 
 export const DEFAULT_MAX_SERIES = 2000;
@@ -67,20 +69,32 @@ export class MetricFamily {
     if (s) s.value = value;
   }
 
-  private key(values: Array<AttrValue | undefined>): string {
-    return values.map((v) => (v === undefined ? '' : String(v))).join(SEP);
+  /** Series key of `attrs` for this family's labels (hot path: no intermediate arrays). */
+  private keyOf(attrs: Attributes): string {
+    const labels = this.def.labels;
+    let k = '';
+    for (let i = 0; i < labels.length; i++) {
+      const v = attrs[labels[i]!];
+      k += v === undefined ? SEP : `${v}${SEP}`;
+    }
+    return k;
+  }
+
+  private static keyOfValues(values: Array<AttrValue | undefined>): string {
+    let k = '';
+    for (const v of values) k += v === undefined ? SEP : `${v}${SEP}`;
+    return k;
   }
 
   private seriesFor(attrs: Attributes): Series | null {
-    const labels = this.def.labels;
-    const values = labels.map((l) => attrs[l]);
-    let k = this.key(values);
+    let k = this.keyOf(attrs);
     let s = this.series.get(k);
     if (s) return s;
+    const values = this.def.labels.map((l) => attrs[l]);
     if (this.series.size >= this.maxSeries) {
       // fold open-ended labels; the folded series may already exist
       const folded = values.map((v, i) => (this.foldable[i] && v !== undefined ? OTHER_VALUE : v));
-      k = this.key(folded);
+      k = MetricFamily.keyOfValues(folded);
       s = this.series.get(k);
       this.overflowed++;
       if (s) return s;
@@ -113,12 +127,50 @@ export class MetricFamily {
   }
 }
 
+/**
+ * Admits at most `max` distinct combinations of the open-ended attributes (models, server,
+ * data source) across all metrics; later combinations fold into `_OTHER` on every metric alike,
+ * so ratios between metrics (errors / calls) stay consistent.
+ */
+export class LabelSetLimiter {
+  private readonly admitted = new Set<string>();
+  folded = 0;
+  constructor(readonly max: number) {}
+
+  /** Folds `attrs` in place when its open-ended values are new and the budget is spent. */
+  admit(attrs: Attributes): void {
+    let k = '';
+    let any = false;
+    for (const a of HIGH_CARDINALITY_ATTRS) {
+      const v = attrs[a];
+      if (v !== undefined) any = true;
+      k += v === undefined ? SEP : `${v}${SEP}`;
+    }
+    if (!any || this.admitted.has(k)) return;
+    if (this.admitted.size < this.max) {
+      this.admitted.add(k);
+      return;
+    }
+    this.folded++;
+    for (const a of HIGH_CARDINALITY_ATTRS) if (attrs[a] !== undefined) attrs[a] = OTHER_VALUE;
+  }
+
+  get size(): number {
+    return this.admitted.size;
+  }
+}
+
+export const DEFAULT_MAX_LABEL_SETS = 200;
+
 /** All families, created from definitions on first use. */
 export class MetricStore {
   readonly families = new Map<string, MetricFamily>();
   readonly startTimeMs = Date.now();
+  readonly limiter: LabelSetLimiter;
 
-  constructor(private readonly limits: FamilyLimits = { maxSeries: DEFAULT_MAX_SERIES }) {}
+  constructor(private readonly limits: FamilyLimits = { maxSeries: DEFAULT_MAX_SERIES }) {
+    this.limiter = new LabelSetLimiter(limits.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS);
+  }
 
   family(def: MetricDef): MetricFamily {
     let f = this.families.get(def.name);

@@ -10,6 +10,7 @@ import { Counter, Registry } from 'prom-client';
 import { createOutputs, type Outputs } from '../../src/export/outputs.ts';
 import { DURATION_BUCKETS, LONG_LATENCY_BUCKETS, Metrics, TOKEN_BUCKETS, prometheusName } from '../../src/export/semconv.ts';
 import { gapObservations } from '../../src/export/metrics.ts';
+import { MetricStore } from '../../src/export/store.ts';
 import type { LlmCallRecord } from '../../src/llm/records.ts';
 import { parseExposition, replayFixture, sumOf, type Exposition } from './helpers.ts';
 
@@ -171,19 +172,35 @@ describe('Prometheus endpoint behaviour', () => {
     await a.shutdown();
   });
 
-  test('label cardinality is capped: models fold into _OTHER and are counted', async () => {
-    const out = await createOutputs({ prometheus: false, maxSeriesPerMetric: 50 });
+  test('label cardinality is capped: new models fold into _OTHER on every metric alike, counted', async () => {
+    const out = await createOutputs({ prometheus: false, maxLabelSets: 50 });
     const base = client.find((r) => r.stream)!;
     for (let i = 0; i < 1000; i++) out.onRecord({ ...base, 'gen_ai.request.model': `model-${i}`, 'gen_ai.response.model': `model-${i}` });
     const e = parseExposition(await out.metricsText());
-    const series = e.samples.filter((s) => s.name === 'gen_ai_client_operation_duration_seconds_count');
-    assert.ok(series.length <= 50 + 16, `${series.length} series`);
-    const other = series.find((s) => s.labels.gen_ai_request_model === '_OTHER');
-    assert.ok(other, 'an _OTHER series');
+    for (const name of ['gen_ai_client_operation_duration_seconds_count', 'llmslo_llm_calls_total', 'llmslo_llm_time_to_first_token_seconds_count']) {
+      const series = e.samples.filter((s) => s.name === name);
+      assert.equal(series.length, 51, `${name}: 50 admitted + _OTHER`);
+      const other = series.find((s) => s.labels.gen_ai_request_model === '_OTHER');
+      assert.equal(other?.value, 950, `${name}: the rest in _OTHER`);
+      assert.equal(other?.labels.server_address, '_OTHER');
+      assert.equal(other?.labels.gen_ai_provider_name, base['gen_ai.provider.name'], 'bounded labels kept');
+    }
     assert.equal(sumOf(e, 'gen_ai_client_operation_duration_seconds_count'), 1000, 'no observation lost');
-    assert.equal(sumOf(e, 'llmslo_export_series_overflow_total', { llmslo_metric: 'gen_ai.client.operation.duration' }), 950);
-    assert.ok(out.stats().series < 20 * 70, 'store stays bounded');
+    assert.equal(sumOf(e, 'llmslo_export_series_overflow_total', { llmslo_metric: '_label_sets' }), 950);
     await out.shutdown();
+  });
+
+  test('per-metric series backstop: folds, then drops, both counted', () => {
+    const store = new MetricStore({ maxSeries: 20, maxLabelSets: 1e9 });
+    const fam = store.family(Metrics.errors);
+    for (let i = 0; i < 100; i++) {
+      fam.add({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': `p${i % 40}`, 'gen_ai.request.model': `m${i}`, 'error.type': 'timeout' }, 1);
+    }
+    assert.ok(fam.series.size <= 20 + 16);
+    assert.equal(fam.overflowed, 80);
+    const total = [...fam.series.values()].reduce((a, s) => a + s.value, 0);
+    assert.equal(total + fam.dropped, 100);
+    assert.ok([...fam.series.values()].some((s) => s.attributes['gen_ai.request.model'] === '_OTHER'));
   });
 });
 
