@@ -9,6 +9,7 @@ interface CommandEntry {
 }
 
 const commands: Record<string, CommandEntry> = {
+  run: { summary: 'run the node agent (capture -> calls -> Prometheus, OTLP, JSONL, SLOs)', load: () => import('./commands/run.ts') },
   demo: { summary: 'live demo: simulated provider, real clients, eBPF capture, per-model SLIs', load: () => import('./commands/demo.ts') },
   capture: { summary: 'print decoded kernel events live (debugging)', load: () => import('./commands/capture.ts') },
   record: { summary: 'record the raw kernel event stream to a file', load: () => import('./commands/record.ts') },
