@@ -50,14 +50,14 @@ async function run(label: string, config: OutputsConfig, models: number): Promis
   const heapMiB = (process.memoryUsage().heapUsed - heap0) / 1048576;
   console.log(
     `${label.padEnd(34)} ${(N / (ns / 1e9)).toFixed(0).padStart(8)} rec/s  ${(ns / N / 1000).toFixed(2).padStart(6)} µs/rec  series ${String(st.series).padStart(5)}  scrape ${(Number(s1 - s0) / 1e6).toFixed(1)} ms / ${(text.length / 1024).toFixed(0)} KiB  heap +${heapMiB.toFixed(1)} MiB` +
-      (st.otlp ? `  spans exported ${st.otlp.traces.exported} dropped ${st.otlp.traces.droppedQueueFull}` : ''),
+      (st.otlp ? `  spans ${st.otlp.traces.exported}/${st.otlp.traces.droppedQueueFull} logs ${st.otlp.logs.exported}/${st.otlp.logs.droppedQueueFull} (exported/dropped)` : ''),
   );
   await out.shutdown();
 }
 
 const rx = await receiver();
 await run('metrics only, 6 models', { prometheus: false }, 6);
-await run('metrics only, 5000 models (cap 2000)', { prometheus: false }, 5000);
+await run('metrics only, 5000 models (cap 200)', { prometheus: false }, 5000);
 await run('metrics + OTLP traces only', { prometheus: false, otlp: { endpoint: rx.url, metrics: false, logs: 'none' } }, 6);
 await run('metrics + OTLP logs only', { prometheus: false, otlp: { endpoint: rx.url, metrics: false, traces: false } }, 6);
 await run('metrics + OTLP metrics/traces/logs', { prometheus: false, otlp: { endpoint: rx.url, metricIntervalMs: 1000 } }, 6);

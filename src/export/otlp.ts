@@ -343,3 +343,35 @@ export class OtlpExport {
     await Promise.allSettled([this.meterProvider?.shutdown(), this.tracerProvider?.shutdown(), this.loggerProvider?.shutdown()]);
   }
 }
+
+/**
+ * OTLP options from the standard OpenTelemetry environment variables, or null when no endpoint
+ * is set: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS (k=v,k2=v2, URL-encoded values),
+ * OTEL_RESOURCE_ATTRIBUTES, OTEL_METRIC_EXPORT_INTERVAL, OTEL_EXPORTER_OTLP_TIMEOUT (ms).
+ */
+export function otlpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OtlpOptions | null {
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!endpoint) return null;
+  const pairs = (s: string | undefined): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const part of (s ?? '').split(',')) {
+      const i = part.indexOf('=');
+      if (i <= 0) continue;
+      try {
+        out[decodeURIComponent(part.slice(0, i).trim())] = decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        // a malformed escape: keep the raw text rather than fail the agent
+        out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+      }
+    }
+    return out;
+  };
+  const num = (s: string | undefined): number | undefined => (s && Number.isFinite(Number(s)) && Number(s) > 0 ? Number(s) : undefined);
+  return {
+    endpoint,
+    headers: pairs(env.OTEL_EXPORTER_OTLP_HEADERS),
+    resourceAttributes: pairs(env.OTEL_RESOURCE_ATTRIBUTES),
+    metricIntervalMs: num(env.OTEL_METRIC_EXPORT_INTERVAL),
+    timeoutMs: num(env.OTEL_EXPORTER_OTLP_TIMEOUT),
+  };
+}

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOutputs, type Outputs } from '../../src/export/outputs.ts';
 import { DURATION_BUCKETS, TOKEN_BUCKETS } from '../../src/export/semconv.ts';
-import { checkOtlpEndpoint } from '../../src/export/otlp.ts';
+import { checkOtlpEndpoint, otlpOptionsFromEnv } from '../../src/export/otlp.ts';
 import type { CallRecord, LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
 import type { SloAlertEvent } from '../../src/slo/alert_event.ts';
 import { parseExposition, replayFixture, sumOf } from './helpers.ts';
@@ -181,4 +181,22 @@ test('bad OTLP endpoints get a one-line error', async () => {
   assert.match(checkOtlpEndpoint('http://127.0.0.1:4318/v1/traces') ?? '', /base URL/);
   assert.equal(checkOtlpEndpoint('http://127.0.0.1:4318'), null);
   await assert.rejects(createOutputs({ prometheus: false, otlp: { endpoint: 'nope' } }), /OTLP endpoint is not a URL/);
+});
+
+test('OTLP options from the standard OTEL_* environment variables', () => {
+  assert.equal(otlpOptionsFromEnv({}), null);
+  const o = otlpOptionsFromEnv({
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x,x-tenant=a',
+    OTEL_RESOURCE_ATTRIBUTES: 'k8s.node.name=n1,deployment.environment=prod',
+    OTEL_METRIC_EXPORT_INTERVAL: '5000',
+    OTEL_EXPORTER_OTLP_TIMEOUT: 'x',
+  });
+  assert.deepEqual(o, {
+    endpoint: 'http://127.0.0.1:4318',
+    headers: { authorization: 'Bearer x', 'x-tenant': 'a' },
+    resourceAttributes: { 'k8s.node.name': 'n1', 'deployment.environment': 'prod' },
+    metricIntervalMs: 5000,
+    timeoutMs: undefined,
+  });
 });
