@@ -200,3 +200,20 @@ test('OTLP options from the standard OTEL_* environment variables', () => {
     timeoutMs: undefined,
   });
 });
+
+test('server-side records: no span by default, SERVER spans when asked', async () => {
+  const rx = await startReceiver();
+  const serverSide = llm.filter((r) => r.observed_side === 'server').slice(0, 4);
+  assert.equal(serverSide.length, 4);
+  const a = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metrics: false, queue: { delayMs: 10 } } });
+  for (const r of serverSide) a.onRecord(r);
+  await a.shutdown();
+  assert.equal(rx.spans.length, 0);
+  assert.equal(rx.logs.length, 0);
+  const b = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metrics: false, logs: 'none', queue: { delayMs: 10 } }, spans: { serverSideSpans: true } });
+  for (const r of serverSide) b.onRecord(r);
+  await b.shutdown();
+  assert.equal(rx.spans.length, 4);
+  assert.ok(rx.spans.every((s) => s.kind === SPAN_KIND_SERVER));
+  await rx.close();
+});

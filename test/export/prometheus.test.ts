@@ -211,3 +211,37 @@ test('per-chunk gap reconstruction keeps the count and never under-reports', () 
   assert.deepEqual(gapObservations({ p50: 0.1, p95: 0.1, max: 0.1, count: 1 }), [[0.1, 1]]);
   assert.deepEqual(gapObservations({ p50: 0, p95: 0, max: 0, count: 0 }), []);
 });
+
+test('retrieval share of an inbound request, joined by trace id (hook)', async () => {
+  const { fixtureEvents, loadFixtures, run } = await import('../llm/wire.ts');
+  const retr = loadFixtures()
+    .flatMap((fx) => run(fixtureEvents(fx)).records)
+    .find((r) => r.schema === 'llmslo.retrieval_call/v1' && r.duration_s !== null && r.duration_s > 0);
+  assert.ok(retr && retr.schema === 'llmslo.retrieval_call/v1');
+  const trace = 'ab'.repeat(16);
+  const out = await createOutputs({ prometheus: false });
+  // two retrieval calls in the same trace, one in another trace
+  out.onRecord({ ...retr, trace_id: trace, span_id: '11'.repeat(8) });
+  out.onRecord({ ...retr, trace_id: trace, span_id: '22'.repeat(8) });
+  out.onRecord({ ...retr, trace_id: 'cd'.repeat(16), span_id: '33'.repeat(8) });
+  const reqS = retr.duration_s! * 4; // retrieval = 2/4 of the request
+  out.onInboundRequest({ startMs: 1000, endMs: 1000 + reqS * 1000, method: 'POST', route: '/ask', statusCode: 200, trace_id: trace.toUpperCase(), span_id: null });
+  // a request without retrieval records records nothing
+  out.onInboundRequest({ startMs: 0, endMs: 10, method: 'GET', route: null, statusCode: 200, trace_id: 'ef'.repeat(16), span_id: null });
+  const e = parseExposition(await out.metricsText());
+  assert.equal(sumOf(e, 'llmslo_retrieval_request_share_count'), 1);
+  assert.ok(Math.abs(sumOf(e, 'llmslo_retrieval_request_share_sum') - 0.5) < 1e-9);
+  assert.equal(sumOf(e, 'db_client_operation_duration_seconds_count'), 3);
+  assert.equal(sumOf(e, 'llmslo_retrieval_request_share_bucket', { le: '0.4' }), 0);
+  assert.equal(sumOf(e, 'llmslo_retrieval_request_share_bucket', { le: '0.5' }), 1);
+  await out.shutdown();
+});
+
+test('a malformed record is counted, never thrown', async () => {
+  const out = await createOutputs({ prometheus: false });
+  out.onRecord({ schema: 'llmslo.unknown/v9' } as unknown as LlmCallRecord);
+  out.onRecord({ ...client[0]!, timestamps_ns: null } as unknown as LlmCallRecord);
+  const e = parseExposition(await out.metricsText());
+  assert.equal(sumOf(e, 'llmslo_export_records_skipped_total', { llmslo_reason: 'unknown_schema' }), 1);
+  await out.shutdown();
+});
