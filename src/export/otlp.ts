@@ -29,7 +29,7 @@ import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { BoundedExportQueue, type BoundedQueueOptions, type QueueCounters } from './queue.ts';
 import { SEMCONV_SCHEMA_URL } from './semconv.ts';
-import { inboundRequestSpan, recordSpan, type InboundRequest, type SpanOptions } from './spans.ts';
+import { inboundRequestSpan, recordSpan, spanTimes, type InboundRequest, type SpanOptions } from './spans.ts';
 import type { MetricStore } from './store.ts';
 
 export const LLMSLO_VERSION = '0.1.0';
@@ -292,7 +292,8 @@ export class OtlpExport {
   private emitRecordLog(r: CallRecord, span: Span | null): void {
     const rec = exportableRecord(r, this.spanOpts);
     const err = r['error.type'];
-    const t = span ? (span as unknown as ReadableSpan).endTime : undefined;
+    // the call's end on the wall clock, like its span
+    const t = spanTimes(r, this.spanOpts.clock).endMs;
     this.logger?.emit({
       eventName: r.schema.replace('/', '.'),
       timestamp: t,

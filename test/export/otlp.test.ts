@@ -154,6 +154,7 @@ describe('OTLP/HTTP export to a receiver', () => {
     assert.ok(tracedLog, 'the traced call log carries its trace id');
     const span = rx.spans.find((s) => s.traceId === TRACE && s.kind === SPAN_KIND_CLIENT)!;
     assert.equal(tracedLog.spanId, span.spanId, 'and the span id of its span');
+    assert.ok(Math.abs(Number(tracedLog.timeNs - span.endNs)) < 2000, 'timestamped at the end of the call');
     const body = tracedLog.body as Record<string, unknown>;
     assert.equal(body.schema, 'llmslo.llm_call/v1');
     assert.equal(body['gen_ai.usage.output_tokens'], traced['gen_ai.usage.output_tokens']);
