@@ -56,6 +56,8 @@ export function parentContext(r: Pick<CallRecord, 'trace_id' | 'span_id'>): Cont
 
 export interface SpanOptions {
   clock?: WallClock;
+  /** Put the record's opt-in excerpts on the span (only with the export's explicit opt-in). */
+  includeExcerpts?: boolean;
   /** Emit SERVER spans for records observed on the serving process (default false: skipped). */
   serverSideSpans?: boolean;
 }
@@ -65,6 +67,11 @@ export function recordSpan(tracer: Tracer, r: CallRecord, opts: SpanOptions = {}
   if (r.observed_side === 'server' && !opts.serverSideSpans) return null;
   const times = spanTimes(r, opts.clock);
   const attributes: Record<string, Attributes[string] | string[]> = { ...spanAttributes(r), ...spanArrayAttributes(r) };
+  // text only when the capture kept excerpts AND the export opted in
+  if (opts.includeExcerpts === true && r.schema === 'llmslo.llm_call/v1' && r.excerpts) {
+    if (r.excerpts.prompt !== null) attributes['llmslo.excerpt.prompt'] = r.excerpts.prompt;
+    if (r.excerpts.completion !== null) attributes['llmslo.excerpt.completion'] = r.excerpts.completion;
+  }
   const span = tracer.startSpan(
     spanName(r),
     { kind: r.observed_side === 'server' ? SpanKind.SERVER : SpanKind.CLIENT, startTime: times.startMs, attributes },

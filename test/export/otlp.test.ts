@@ -218,3 +218,21 @@ test('server-side records: no span by default, SERVER spans when asked', async (
   assert.ok(rx.spans.every((s) => s.kind === SPAN_KIND_SERVER));
   await rx.close();
 });
+
+test('excerpts reach spans and logs only with the explicit export opt-in', async () => {
+  const rx = await startReceiver();
+  const withText = client.find((r) => r.excerpts?.prompt)!;
+  assert.ok(withText, 'the replay kept excerpts');
+  const a = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metrics: false, queue: { delayMs: 10 } } });
+  a.onRecord(withText);
+  await a.shutdown();
+  const b = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metrics: false, queue: { delayMs: 10 } }, privacy: { includeExcerpts: true } });
+  b.onRecord(withText);
+  await b.shutdown();
+  assert.equal(rx.spans.length, 2);
+  assert.equal(rx.spans[0]!.attributes['llmslo.excerpt.prompt'], undefined);
+  assert.equal((rx.logs[0]!.body as Record<string, unknown>).excerpts, undefined);
+  assert.equal(rx.spans[1]!.attributes['llmslo.excerpt.prompt'], withText.excerpts!.prompt);
+  assert.deepEqual((rx.logs[1]!.body as Record<string, unknown>).excerpts, withText.excerpts);
+  await rx.close();
+});
