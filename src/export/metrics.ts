@@ -94,7 +94,8 @@ export class RecordMetrics {
     }
     if (r.ttft_s !== null) this.f(Metrics.ttft).observe(ok, r.ttft_s);
     if (r.tpot_s !== null) this.f(Metrics.tpot).observe(ok, r.tpot_s);
-    if (r.output_tokens_per_s !== null) this.f(Metrics.outputRate).observe(ok, r.output_tokens_per_s);
+    // streams only: a non-streamed call's rate includes prefill, a different quantity
+    if (r.stream && r.output_tokens_per_s !== null) this.f(Metrics.outputRate).observe(ok, r.output_tokens_per_s);
   }
 
   private observeTokens(r: LlmCallRecord, ok: Attributes): void {

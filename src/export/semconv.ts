@@ -107,7 +107,7 @@ export const Metrics = {
   ttft: m('llmslo.llm.time_to_first_token', 'histogram', 's', LLM_OK_ATTRS, 'Time from the end of the request to the first chunk carrying content (TTFT).', LONG_LATENCY_BUCKETS),
   tpot: m('llmslo.llm.time_per_output_token', 'histogram', 's', LLM_OK_ATTRS, 'Time per output token after the first: (end - first token) / (output tokens - 1).', PER_TOKEN_BUCKETS),
   gapMax: m('llmslo.llm.inter_chunk_gap.max', 'histogram', 's', LLM_OK_ATTRS, 'Longest gap between content chunks, one observation per streaming call (stalls).', GAP_BUCKETS),
-  outputRate: m('llmslo.llm.output_tokens_rate', 'histogram', '{token}/s', LLM_OK_ATTRS, 'Output tokens per second after the first token, one observation per call.', RATE_BUCKETS),
+  outputRate: m('llmslo.llm.output_tokens_rate', 'histogram', '{token}/s', LLM_OK_ATTRS, 'Output tokens per second after the first token, one observation per streaming call.', RATE_BUCKETS),
   calls: m('llmslo.llm.calls', 'counter', '{call}', LLM_ATTRS, 'LLM calls by outcome (error.type absent when ok).'),
   errors: m('llmslo.llm.errors', 'counter', '{error}', [Attr.operationName, Attr.providerName, Attr.requestModel, Attr.errorType, Attr.errorSource], 'LLM call errors by class and where the class was decided.'),
   tokens: m('llmslo.llm.tokens', 'counter', '{token}', [Attr.operationName, Attr.providerName, Attr.requestModel, Attr.tokenType, Attr.tokensSource], 'Tokens by type and by source (provider usage or tokenizer estimate).'),

@@ -245,3 +245,13 @@ test('a malformed record is counted, never thrown', async () => {
   assert.equal(sumOf(e, 'llmslo_export_records_skipped_total', { llmslo_reason: 'unknown_schema' }), 1);
   await out.shutdown();
 });
+
+test('output token rate: streaming calls only', async () => {
+  const out = await createOutputs({ prometheus: false });
+  for (const r of client) out.onRecord(r);
+  const e = parseExposition(await out.metricsText());
+  const expected = client.filter((r) => r.stream && r.output_tokens_per_s !== null).length;
+  assert.ok(expected > 0 && expected < client.filter((r) => r.output_tokens_per_s !== null).length);
+  assert.equal(sumOf(e, 'llmslo_llm_output_tokens_rate_per_second_count'), expected);
+  await out.shutdown();
+});
