@@ -62,5 +62,28 @@ await run('metrics + OTLP traces only', { prometheus: false, otlp: { endpoint: r
 await run('metrics + OTLP logs only', { prometheus: false, otlp: { endpoint: rx.url, metrics: false, traces: false } }, 6);
 await run('metrics + OTLP metrics/traces/logs', { prometheus: false, otlp: { endpoint: rx.url, metricIntervalMs: 1000 } }, 6);
 await run('metrics + OTLP + JSONL /dev/null', { prometheus: false, otlp: { endpoint: rx.url, metricIntervalMs: 1000 }, jsonl: { path: '/dev/null' } }, 6);
+// paced: a steady rate for a few seconds, the realistic case; drops should be zero
+async function paced(rate: number, seconds: number): Promise<void> {
+  const out = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metricIntervalMs: 1000 }, jsonl: { path: '/dev/null' } });
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  let sent = 0;
+  while (Date.now() - t0 < seconds * 1000) {
+    const due = Math.floor(((Date.now() - t0) / 1000) * rate);
+    for (; sent < due; sent++) out.onRecord(base[sent % base.length]!);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await out.flush();
+  const cpu = process.cpuUsage(cpu0);
+  const wall = (Date.now() - t0) / 1000;
+  const st = out.stats().otlp!;
+  console.log(
+    `paced ${rate} rec/s for ${seconds} s, all outputs: CPU ${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(1)}% of a core; spans ${st.traces.exported}/${st.traces.droppedQueueFull}, logs ${st.logs.exported}/${st.logs.droppedQueueFull} (exported/dropped), metric exports ${st.metrics.exports}`,
+  );
+  await out.shutdown();
+}
+await paced(0, 4);
+await paced(500, 4);
+await paced(2000, 4);
 console.log(`receiver got ${(rx.bytes() / 1048576).toFixed(1)} MiB of OTLP protobuf`);
 await rx.close();
