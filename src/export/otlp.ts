@@ -10,7 +10,7 @@ import { ExportResultCode, hrTime, millisToHrTime, type ExportResult } from '@op
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { LoggerProvider, type LogRecordExporter, type LogRecordProcessor, type ReadableLogRecord, type SdkLogRecord } from '@opentelemetry/sdk-logs';
 import {
   AggregationTemporality,
@@ -29,7 +29,7 @@ import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { BoundedExportQueue, type BoundedQueueOptions, type QueueCounters } from './queue.ts';
 import { SEMCONV_SCHEMA_URL } from './semconv.ts';
-import { inboundRequestSpan, recordSpan, spanTimes, type InboundRequest, type SpanOptions } from './spans.ts';
+import { inboundRequestSpan, parentContext, recordSpan, spanTimes, type InboundRequest, type SpanOptions } from './spans.ts';
 import type { MetricStore } from './store.ts';
 
 export const LLMSLO_VERSION = '0.1.0';
@@ -246,14 +246,10 @@ export class OtlpExport {
   ) {
     const problem = checkOtlpEndpoint(opts.endpoint);
     if (problem) throw new Error(problem);
-    this.resource = resourceFromAttributes({
-      'service.name': 'llmslo',
-      'service.version': LLMSLO_VERSION,
-      'host.name': hostname(),
-      'telemetry.sdk.name': 'opentelemetry',
-      'telemetry.sdk.language': 'nodejs',
-      ...opts.resourceAttributes,
-    });
+    // the SDK's defaults (telemetry.sdk.*), then ours, then the caller's
+    this.resource = defaultResource().merge(
+      resourceFromAttributes({ 'service.name': 'llmslo', 'service.version': LLMSLO_VERSION, 'host.name': hostname(), ...opts.resourceAttributes }),
+    );
     const common = { headers: opts.headers, timeoutMillis: opts.timeoutMs ?? 10_000, concurrencyLimit: opts.concurrencyLimit ?? 2 };
     if (opts.metrics !== false) {
       this.metricExporter = new CountingMetricExporter(new OTLPMetricExporter({ ...common, url: endpointFor(opts.endpoint, 'metrics') }), this.lastErrors);
@@ -300,8 +296,9 @@ export class OtlpExport {
       severityNumber: err ? SeverityNumber.WARN : SeverityNumber.INFO,
       severityText: err ? 'WARN' : 'INFO',
       body: toAnyValue(rec),
-      attributes: { schema: r.schema, 'gen_ai.operation.name': r['gen_ai.operation.name'], ...(err ? { 'error.type': err } : {}) },
-      context: span ? trace.setSpan(ROOT_CONTEXT, span) : ROOT_CONTEXT,
+      attributes: { 'llmslo.schema': r.schema, 'gen_ai.operation.name': r['gen_ai.operation.name'], ...(err ? { 'error.type': err } : {}) },
+      // the call's own span, or else the application span it was made under
+      context: span ? trace.setSpan(ROOT_CONTEXT, span) : parentContext(r),
     });
   }
 
@@ -314,7 +311,7 @@ export class OtlpExport {
       severityNumber: firing ? (ev.severity === 'page' ? SeverityNumber.ERROR : SeverityNumber.WARN) : SeverityNumber.INFO,
       severityText: firing ? (ev.severity === 'page' ? 'ERROR' : 'WARN') : 'INFO',
       body: toAnyValue(ev),
-      attributes: { schema: ev.schema, 'llmslo.slo': ev.slo, 'llmslo.slo.state': ev.state, 'llmslo.slo.severity': ev.severity },
+      attributes: { 'llmslo.schema': ev.schema, 'llmslo.slo': ev.slo, 'llmslo.slo.state': ev.state, 'llmslo.slo.severity': ev.severity },
     });
   }
 

@@ -66,6 +66,7 @@ describe('OTLP/HTTP export to a receiver', () => {
     for (const s of clientSpans) {
       assert.equal(s.scope, 'llmslo');
       assert.equal(s.resource['service.name'], 'llmslo');
+      assert.equal(s.resource['telemetry.sdk.language'], 'nodejs');
       assert.match(s.traceId, /^[0-9a-f]{32}$/);
       assert.ok(s.endNs >= s.startNs);
     }
@@ -234,5 +235,17 @@ test('excerpts reach spans and logs only with the explicit export opt-in', async
   assert.equal((rx.logs[0]!.body as Record<string, unknown>).excerpts, undefined);
   assert.equal(rx.spans[1]!.attributes['llmslo.excerpt.prompt'], withText.excerpts!.prompt);
   assert.deepEqual((rx.logs[1]!.body as Record<string, unknown>).excerpts, withText.excerpts);
+  await rx.close();
+});
+
+test('without traces, a call log still carries the application trace it was made under', async () => {
+  const rx = await startReceiver();
+  const out = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metrics: false, traces: false, queue: { delayMs: 10 } } });
+  out.onRecord(traced);
+  await out.shutdown();
+  assert.equal(rx.logs.length, 1);
+  assert.equal(rx.logs[0]!.traceId, TRACE);
+  assert.equal(rx.logs[0]!.spanId, PARENT);
+  assert.equal(rx.logs[0]!.attributes['llmslo.schema'], 'llmslo.llm_call/v1');
   await rx.close();
 });
