@@ -151,15 +151,18 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
           shares.add(rec.trace_id.toLowerCase(), rec['db.system.name'], rec.duration_s);
         }
         otlp?.onRecord(rec);
-      } catch (err) {
+        jsonl?.write(exportableRecord(rec, privacy));
+      } catch {
         // a malformed record must not stop the agent: count it and go on
         metrics.skip('export_error');
-        void err;
       }
-      jsonl?.write(exportableRecord(rec, privacy));
     },
     onCaptureStats(s) {
-      metrics.captureStats(s);
+      try {
+        metrics.captureStats(s);
+      } catch {
+        metrics.skip('bad_capture_stats');
+      }
     },
     onSloAlert(ev) {
       jsonl?.write(ev);

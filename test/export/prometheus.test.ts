@@ -241,7 +241,11 @@ test('a malformed record is counted, never thrown', async () => {
   const out = await createOutputs({ prometheus: false });
   out.onRecord({ schema: 'llmslo.unknown/v9' } as unknown as LlmCallRecord);
   out.onRecord({ ...client[0]!, timestamps_ns: null } as unknown as LlmCallRecord);
+  out.onRecord(null as unknown as LlmCallRecord);
+  out.onCaptureStats({ pipeline: {} } as never);
   const e = parseExposition(await out.metricsText());
+  assert.equal(sumOf(e, 'llmslo_export_records_skipped_total', { llmslo_reason: 'export_error' }), 1);
+  assert.equal(sumOf(e, 'llmslo_export_records_skipped_total', { llmslo_reason: 'bad_capture_stats' }), 1);
   assert.equal(sumOf(e, 'llmslo_export_records_skipped_total', { llmslo_reason: 'unknown_schema' }), 1);
   await out.shutdown();
 });
