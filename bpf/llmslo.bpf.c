@@ -86,7 +86,9 @@ struct conn_state {
 	__u8 is_udp;
 	__u8 tls_bound;
 	__u8 client_hello_sent;
-	__u32 _pad;
+	__u8 closed;            /* TCP reached CLOSE: kept as a tombstone for reads of queued data */
+	__u8 _pad[3];
+	__u64 ino;              /* socket inode: tells a reused struct sock address from the old one */
 };
 
 /* Keyed by struct sock *. LRU: a lost close never leaks an entry forever. */
@@ -101,6 +103,7 @@ struct {
 struct io_args {
 	__u64 sk;
 	__u64 buf;     /* buffer, iovec array, msghdr or mmsghdr array, by syscall */
+	__u64 ino;     /* socket inode */
 	__u32 count;   /* byte count, iovcnt or vlen */
 	__s32 fd;
 	__u8 sys;      /* enum llmslo_syscall */
@@ -108,8 +111,10 @@ struct io_args {
 	__u8 _pad[6];
 };
 
+/* LRU: a thread that dies inside a syscall never leaks its entry for good (on_exit also
+ * deletes it). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct io_args);
@@ -128,7 +133,7 @@ struct ssl_args {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct ssl_args);
@@ -271,7 +276,7 @@ static __always_inline void fill_tuple(struct sock *sk, struct llmslo_tuple *t)
  * fd -> struct sock * for AF_INET/AF_INET6 TCP or UDP sockets, by walking
  * task->files->fdt->fd[fd] with CO-RE reads (no kprobe on sock_sendmsg needed).
  */
-static __always_inline struct sock *fd_to_inet_sock(int fd, __u8 *is_udp)
+static __always_inline struct sock *fd_to_inet_sock(int fd, __u8 *is_udp, __u64 *ino)
 {
 	if (fd < 0)
 		return NULL;
@@ -291,6 +296,7 @@ static __always_inline struct sock *fd_to_inet_sock(int fd, __u8 *is_udp)
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
+	*ino = BPF_CORE_READ(inode, i_ino);
 	struct socket *sock = BPF_CORE_READ(file, private_data);
 	if (!sock)
 		return NULL;
@@ -313,12 +319,19 @@ static __always_inline struct sock *fd_to_inet_sock(int fd, __u8 *is_udp)
 	return NULL;
 }
 
+/* The connection state of `sk`. `ino` is the socket's inode when known (0 from softirq): an
+ * entry with another inode belongs to an earlier socket at the same address, so it is replaced;
+ * so is a closed one when the caller knows the socket is new (connect, passive open). */
 static __always_inline struct conn_state *get_or_create_conn(struct sock *sk, __u8 is_udp,
-							     __u32 tgid, __u64 now)
+							     __u32 tgid, __u64 now, __u64 ino, bool fresh_socket)
 {
 	__u64 key = (__u64)sk;
 	struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+	if (c && ((ino && c->ino && c->ino != ino) || (c->closed && fresh_socket)))
+		c = NULL; /* address reuse: start over with a new id */
 	if (c) {
+		if (!c->ino)
+			c->ino = ino;
 		if (c->owner_tgid == 0 && tgid) {
 			c->owner_tgid = tgid;
 			c->cgroup_id = bpf_get_current_cgroup_id();
@@ -331,7 +344,8 @@ static __always_inline struct conn_state *get_or_create_conn(struct sock *sk, __
 	fresh.owner_tgid = tgid;
 	fresh.cgroup_id = tgid ? bpf_get_current_cgroup_id() : 0;
 	fresh.is_udp = is_udp;
-	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST) && bpf_map_lookup_elem(&conns, &key) == NULL) {
+	fresh.ino = ino;
+	if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY)) {
 		stat_add(LLMSLO_STAT_CONN_MAP_FULL, 1);
 		return NULL;
 	}
@@ -350,6 +364,7 @@ static __always_inline bool is_http_start(const __u8 *b)
 	case 'H': return (b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ') ||
 			 (b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/' && b[5] == '1');
 	case 'O': return b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N';
+	case 'C': return b[1] == 'O' && b[2] == 'N' && b[3] == 'N' && b[4] == 'E' && b[5] == 'C' && b[6] == 'T';
 	}
 	return false;
 }
@@ -358,6 +373,12 @@ static __always_inline bool is_http_start(const __u8 *b)
 static __always_inline bool is_tls_record(const __u8 *b)
 {
 	return b[0] >= 20 && b[0] <= 23 && b[1] == 3 && b[2] <= 4;
+}
+
+/* A handshake record carrying a ClientHello (record type 22, handshake type 1). */
+static __always_inline bool is_client_hello(const __u8 *b)
+{
+	return b[0] == 22 && b[1] == 3 && b[2] <= 4 && b[5] == 1;
 }
 
 /*
@@ -515,6 +536,10 @@ static __always_inline void emit_tls_bind(__u64 ssl, struct sock *sk, struct con
 static __always_inline void bind_ssl(__u32 tgid, __u64 ssl, struct sock *sk, struct conn_state *c, __s32 fd,
 				     __u8 source, __u8 method)
 {
+	/* TLS runs over TCP; a plaintext HTTP or DNS socket touched on the same thread (stale or
+	 * memory-BIO SSL state) must never be taken for this SSL*'s transport. */
+	if (c->is_udp || c->proto == PROTO_HTTP || c->proto == PROTO_DNS)
+		return;
 	struct ssl_key k = { .tgid = tgid, .ssl = ssl };
 	struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
 	if (b && b->conn_id == c->id)
@@ -541,6 +566,11 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 		sk = (struct sock *)b->sk;
 		fd = b->fd;
 		c = bpf_map_lookup_elem(&conns, &skey);
+		/* The socket address may belong to another connection now; and a closed connection
+		 * only takes reads (data queued before the close), never new writes: a write on an
+		 * SSL* bound to a closed connection means the SSL* address was reused. */
+		if (c && (c->id != b->conn_id || (c->closed && dir == LLMSLO_DIR_EGRESS)))
+			c = NULL;
 	}
 	struct data_scratch *s = data_template(ts, c ? sk : NULL, c, fd, len, dir, source, sys, ssl);
 	if (!s)
@@ -562,10 +592,11 @@ static __always_inline int enter_io(__s32 fd, __u64 buf, __u32 count, __u8 sys, 
 	if (flags & MSG_PEEK) /* peeked bytes are read again later: never count them twice */
 		return 0;
 	__u8 is_udp = 0;
-	struct sock *sk = fd_to_inet_sock(fd, &is_udp);
+	__u64 ino = 0;
+	struct sock *sk = fd_to_inet_sock(fd, &is_udp, &ino);
 	if (!sk)
 		return 0;
-	struct io_args a = { .sk = (__u64)sk, .buf = buf, .count = count, .fd = fd, .sys = sys, .is_udp = is_udp };
+	struct io_args a = { .sk = (__u64)sk, .buf = buf, .ino = ino, .count = count, .fd = fd, .sys = sys, .is_udp = is_udp };
 	bpf_map_update_elem(&active_io, &pid_tgid, &a, BPF_ANY);
 	return 0;
 }
@@ -652,7 +683,7 @@ static __always_inline void node_write_follow_bind(__u64 pid_tgid, struct sock *
 	bpf_map_delete_elem(&pending_write_bind, &pid_tgid);
 }
 
-static __always_inline int exit_io(void *ctx, long ret)
+static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct io_args *ap = bpf_map_lookup_elem(&active_io, &pid_tgid);
@@ -660,23 +691,23 @@ static __always_inline int exit_io(void *ctx, long ret)
 		return 0;
 	struct io_args a = *ap;
 	bpf_map_delete_elem(&active_io, &pid_tgid);
-	if (ret <= 0)
+	/* An entry left by another syscall (a thread interrupted at attach time) is not ours. */
+	if (ret <= 0 || a.sys != sys)
 		return 0;
 
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tgid = pid_tgid >> 32;
 	struct sock *sk = (struct sock *)a.sk;
-	/* A write after the TCP close (e.g. a TLS close_notify) would start a new phantom
-	 * connection: the state is read through CO-RE because it changes under us. */
-	if (!a.is_udp && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
+	bool egress = a.sys == LLMSLO_SYS_WRITE || a.sys == LLMSLO_SYS_WRITEV || a.sys == LLMSLO_SYS_SENDTO ||
+		      a.sys == LLMSLO_SYS_SENDMSG || a.sys == LLMSLO_SYS_SENDMMSG;
+	/* A write after the TCP close (e.g. a TLS close_notify) belongs to no connection any more;
+	 * reads after it (data queued before a reset) still do, and keep the old id (tombstone). */
+	if (egress && !a.is_udp && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
 		return 0;
-	struct conn_state *c = get_or_create_conn(sk, a.is_udp, tgid, now);
+	struct conn_state *c = get_or_create_conn(sk, a.is_udp, tgid, now, a.ino, false);
 	if (!c)
 		return 0;
 	stat_add(LLMSLO_STAT_SOCK_CALLS, 1);
-
-	bool egress = a.sys == LLMSLO_SYS_WRITE || a.sys == LLMSLO_SYS_WRITEV || a.sys == LLMSLO_SYS_SENDTO ||
-		      a.sys == LLMSLO_SYS_SENDMSG || a.sys == LLMSLO_SYS_SENDMMSG;
 	__u32 total = (__u32)ret;
 	__u32 iovcnt = a.count;
 	__u64 vec = a.buf;
@@ -696,44 +727,48 @@ static __always_inline int exit_io(void *ctx, long ret)
 		iovcnt = mh.msg_iovlen;
 	}
 
-	/* TLS through a shared libssl: this syscall nests inside SSL_read/SSL_write on the same
-	 * thread, which binds the SSL* to this socket for certain. SSL_write's plaintext is emitted
-	 * here (the call is still in progress, so its buffer is valid) instead of from a uretprobe. */
-	struct ssl_args *sa = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
-	if (sa && sa->source == LLMSLO_SRC_LIBSSL) {
-		bind_ssl(tgid, sa->ssl, sk, c, a.fd, LLMSLO_SRC_LIBSSL, 1);
-		if (egress && (sa->sys == LLMSLO_SYS_SSL_WRITE || sa->sys == LLMSLO_SYS_SSL_WRITE_EX)) {
-			struct ssl_args w = *sa;
-			bpf_map_delete_elem(&active_ssl, &pid_tgid);
-			emit_tls_data(ctx, w.ts, tgid, w.ssl, w.buf, (__u32)w.num, LLMSLO_DIR_EGRESS,
-				      LLMSLO_SRC_LIBSSL, w.sys);
-		}
-	}
-
 	/* Protocol sniffing: decided on the first message, re-tried on every message of
-	 * connections that did not look like anything yet (agent started mid-connection). */
+	 * connections that did not look like anything yet (agent started mid-connection). An
+	 * egress ClientHello turns any TCP connection into TLS, even one that spoke HTTP first
+	 * (HTTPS through a CONNECT proxy tunnel). */
 	bool ship = false;
+	bool hello = false;
 	bool first_message = c->proto == PROTO_UNKNOWN;
-	if (c->proto != PROTO_HTTP && c->proto != PROTO_TLS) {
+	if (c->proto != PROTO_TLS && (egress || c->proto != PROTO_HTTP)) {
 		__u8 head[8] = {};
 		__u64 fptr = 0;
 		__u32 flen = 0;
 		if (first_bytes(&a, head, sizeof(head), &fptr, &flen) == 0) {
-			if (is_http_start(head))
-				c->proto = PROTO_HTTP;
-			else if (first_message && is_tls_record(head))
+			if (!c->is_udp && egress && is_client_hello(head)) {
 				c->proto = PROTO_TLS;
-			else
+				c->client_hello_sent = 0;
+				hello = true;
+			} else if (c->proto == PROTO_HTTP) {
+				/* stays HTTP */
+			} else if (is_http_start(head)) {
+				c->proto = PROTO_HTTP;
+			} else if (!c->is_udp && (first_message || egress) && is_tls_record(head)) {
+				c->proto = PROTO_TLS;
+			} else {
 				c->proto = PROTO_OTHER;
+			}
 		} else if (c->proto == PROTO_UNKNOWN) {
 			c->proto = PROTO_OTHER;
 		}
 	}
-	if (c->proto == PROTO_HTTP || cfg_capture_all)
+
+	/* TLS through a shared libssl: this syscall nests inside SSL_read/SSL_write on the same
+	 * thread, which binds the SSL* to this socket for certain (the plaintext itself is emitted
+	 * by the return probes, once the call says how many bytes it took or gave). */
+	struct ssl_args *sa = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
+	if (sa && sa->source == LLMSLO_SRC_LIBSSL)
+		bind_ssl(tgid, sa->ssl, sk, c, a.fd, LLMSLO_SRC_LIBSSL, 1);
+
+	if (c->proto == PROTO_HTTP || (cfg_capture_all && c->proto != PROTO_TLS))
 		ship = true;
 	else if (c->proto == PROTO_TLS) {
-		/* Ship the ClientHello once: user space reads the SNI from it. */
-		if (egress && !c->client_hello_sent) {
+		/* Ship the ClientHello once: user space reads the SNI from it. Never ciphertext. */
+		if (hello && !c->client_hello_sent) {
 			c->client_hello_sent = 1;
 			ship = true;
 		}
@@ -751,7 +786,7 @@ static __always_inline int exit_io(void *ctx, long ret)
 			ship = true;
 		}
 	}
-	if (!ship && port_configured(sk))
+	if (!ship && c->proto != PROTO_TLS && port_configured(sk))
 		ship = true;
 	if (!ship) {
 		stat_add(LLMSLO_STAT_NON_HTTP_CALLS, 1);
@@ -782,7 +817,7 @@ static __always_inline int exit_io(void *ctx, long ret)
 		return enter_io(ctx->args[0], ctx->args[1], COUNT, SYS, FLAGS);                 \
 	}                                                                                       \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                              \
-	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret); }
+	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret, SYS); }
 
 SYSCALL_PAIR(read, LLMSLO_SYS_READ, ctx->args[2], 0)
 SYSCALL_PAIR(write, LLMSLO_SYS_WRITE, ctx->args[2], 0)
@@ -823,7 +858,14 @@ static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_pt
 	if (source == LLMSLO_SRC_NODE) {
 		struct ssl_key k = { .tgid = tgid, .ssl = a.ssl };
 		struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
-		bool bound = b != NULL;
+		bool bound = false;
+		if (b) {
+			/* A binding counts only while its connection is open: freed SSL* addresses are
+			 * reused by new connections, often right after the old one closed. */
+			__u64 bsk = b->sk;
+			struct conn_state *bc = bpf_map_lookup_elem(&conns, &bsk);
+			bound = bc && bc->id == b->conn_id && !bc->closed;
+		}
 		if (!is_write) {
 			/* Node decrypts right after reading the ciphertext on this thread. This also
 			 * re-binds: a freed SSL*'s address is soon reused for a new connection (often
@@ -833,7 +875,7 @@ static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_pt
 			if (lr && now - lr->ts < TLS_BIND_WINDOW_NS) {
 				__u64 skey = lr->sk;
 				struct conn_state *c = bpf_map_lookup_elem(&conns, &skey);
-				if (c && !c->tls_bound && (!b || b->sk != skey)) {
+				if (c && !c->tls_bound && !c->closed && (!bound || b->sk != skey)) {
 					bind_ssl(tgid, a.ssl, (struct sock *)lr->sk, c, lr->fd, LLMSLO_SRC_NODE, 2);
 					bound = true;
 				}
@@ -986,7 +1028,7 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		/* connect(): runs in the connecting task. */
 		if (is_agent(tgid))
 			return 0;
-		struct conn_state *c = get_or_create_conn(sk, 0, tgid, now);
+		struct conn_state *c = get_or_create_conn(sk, 0, tgid, now, 0, true);
 		if (!c)
 			return 0;
 		c->connect_start_ns = now;
@@ -994,9 +1036,9 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	}
 	struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
-	if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED && !c) {
+	if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED && (!c || c->closed)) {
 		/* Passive open, in softirq: the owner is learned at the first read/write. */
-		c = get_or_create_conn(sk, 0, 0, now);
+		c = get_or_create_conn(sk, 0, 0, now, 0, true);
 	}
 	if (!c || is_agent(c->owner_tgid))
 		return 0;
@@ -1006,16 +1048,11 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	else if (new == TCP_CLOSE)
 		duration = now - c->created_ns;
 	emit_conn(ctx, sk, c, now, duration, false);
-	if (new == TCP_CLOSE) {
-		if (c->ssl_ptr) {
-			/* Only if the SSL* still points here: its address may already serve a new one. */
-			struct ssl_key k = { .tgid = c->owner_tgid, .ssl = c->ssl_ptr };
-			struct ssl_binding *b = bpf_map_lookup_elem(&ssl_conns, &k);
-			if (b && b->conn_id == c->id)
-				bpf_map_delete_elem(&ssl_conns, &k);
-		}
-		bpf_map_delete_elem(&conns, &key);
-	}
+	/* Not deleted at CLOSE: data queued before a reset is still read afterwards and must keep
+	 * this id. The tombstone stays until LRU eviction or until a new socket (another inode)
+	 * takes the address; the SSL* binding is checked against the id before use. */
+	if (new == TCP_CLOSE)
+		c->closed = 1;
 	return 0;
 }
 
@@ -1109,6 +1146,12 @@ SEC("tracepoint/sched/sched_process_exit")
 int on_exit(struct trace_event_raw_sched_process_template *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	/* Every exiting thread: drop its in-flight state (a thread that dies inside SSL_read never
+	 * reaches the return probe), so a later thread with the same id cannot inherit it. */
+	bpf_map_delete_elem(&active_io, &pid_tgid);
+	bpf_map_delete_elem(&active_ssl, &pid_tgid);
+	bpf_map_delete_elem(&last_tls_read, &pid_tgid);
+	bpf_map_delete_elem(&pending_write_bind, &pid_tgid);
 	if ((__u32)pid_tgid != (pid_tgid >> 32)) /* threads exiting: only the process matters */
 		return 0;
 	struct llmslo_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -103,6 +103,8 @@ class Loader : public Napi::ObjectWrap<Loader> {
 
   // Loader-side counters.
   uint64_t records_ = 0, bytes_ = 0, batches_ = 0, wakeups_ = 0, timer_drains_ = 0, budget_stops_ = 0;
+  uint64_t callback_errors_ = 0;
+  std::string last_callback_error_;
 
   static int OnRecord(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Loader*>(ctx);
@@ -290,10 +292,17 @@ class Loader : public Napi::ObjectWrap<Loader> {
     if (!on_batch_.IsEmpty()) {
       Napi::HandleScope scope(env);
       Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, batch_.data(), batch_.size());
-      on_batch_.MakeCallback(env.Global(), {buf}, *async_ctx_);
+      try {
+        on_batch_.MakeCallback(env.Global(), {buf}, *async_ctx_);
+      } catch (const Napi::Error& e) {
+        // A JS exception must not unwind through libuv's C frames (that aborts the process):
+        // count it and keep consuming. The JS side also guards its listeners.
+        callback_errors_++;
+        last_callback_error_ = e.Message();
+      }
     }
-    // Keep a large buffer around only while traffic is heavy.
-    if (batch_.capacity() > 4 * kBatchBudgetBytes) std::vector<uint8_t>().swap(batch_);
+    // Give back a large buffer once traffic calms down.
+    if (batch_.capacity() > kBatchBudgetBytes && batch_.size() < kBatchBudgetBytes / 16) std::vector<uint8_t>().swap(batch_);
     return rc;
   }
 
@@ -340,7 +349,7 @@ class Loader : public Napi::ObjectWrap<Loader> {
     timer_->data = this;
     uv_timer_init(loop, timer_);
     uv_timer_start(timer_, OnTimer, interval, interval);
-    // Neither handle should keep the process alive on its own: the agent decides when to exit.
+    // The timer alone should not keep the process alive; the poll handle does while started.
     uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
     return env.Undefined();
   }
@@ -380,6 +389,8 @@ class Loader : public Napi::ObjectWrap<Loader> {
     o.Set("timerDrains", Napi::Number::New(env, static_cast<double>(timer_drains_)));
     o.Set("budgetStops", Napi::Number::New(env, static_cast<double>(budget_stops_)));
     o.Set("links", Napi::Number::New(env, static_cast<double>(links_.size())));
+    o.Set("callbackErrors", Napi::Number::New(env, static_cast<double>(callback_errors_)));
+    o.Set("lastCallbackError", Napi::String::New(env, last_callback_error_));
     return o;
   }
 

@@ -96,6 +96,7 @@ export class Agent {
     pipelineRef.p = this.pipeline;
     const pipeline = this.pipeline;
     capture.onBatch((b) => pipeline.feedBatch(b));
+    capture.onTick((now) => pipeline.tick(now));
     capture.start();
     this.statsTimer = setInterval(() => this.publishStats(), 5000);
     this.statsTimer.unref();

@@ -37,6 +37,7 @@ export interface AssemblerStats {
   opens: number;
   closes: number;
   connsEvicted: number;
+  ciphertextDropped: number;
 }
 
 interface ConnState {
@@ -75,19 +76,23 @@ function pendingKey(connId: number, direction: 'egress' | 'ingress'): number {
 /** Synthetic ids for TLS streams whose socket was never learned (kernel ids stay far below). */
 const SYNTHETIC_BASE = 2 ** 52;
 const MAX_CONNS = 65536;
+/** How long a TCP close waits for reads of data queued before it (kernel ns). */
+const CLOSE_GRACE_NS = 100e6;
 /** Flags on the last record of a message that ends short of its length. */
 const MESSAGE_ENDED = DataFlags.truncated | DataFlags.readFault;
 
 export class StreamAssembler {
   readonly stats: AssemblerStats = {
     chunks: 0, continuationRecords: 0, incompleteMessages: 0, tlsBound: 0, tlsUnboundQueued: 0,
-    tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0,
+    tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0, ciphertextDropped: 0,
   };
   private readonly conns = new Map<number, ConnState>();
   /** Keyed by pendingKey(connId, direction): numbers, not strings, on the hot path. */
   private readonly pending = new Map<number, PendingMessage>();
   private readonly unbound = new Map<string, UnboundQueue>();
   private readonly syntheticIds = new Map<string, number>();
+  /** TCP closes waiting out their grace period, in arrival order. */
+  private readonly closeQueue: RawConn[] = [];
   private unboundBytes = 0;
   private nextSynthetic = SYNTHETIC_BASE;
   private lastTs = 0;
@@ -104,6 +109,8 @@ export class StreamAssembler {
 
   onEvent(ev: RawEvent): void {
     if (ev.tsNs > this.lastTs) this.lastTs = ev.tsNs;
+    // Closes that fell due before this record's time go first, as tick() would have sent them.
+    if (this.closeQueue.length) this.deliverDueCloses(this.lastTs);
     switch (ev.type) {
       case 'data':
         this.onData(ev);
@@ -158,14 +165,28 @@ export class StreamAssembler {
       this.queueUnbound(ev);
       return;
     }
-    if (!tls && ev.offset === 0 && ev.direction === 'egress' && ev.payload.length > 5 && ev.payload[0] === 0x16 && ev.payload[1] === 3) {
-      // A TLS ClientHello (the only socket payload the kernel ships for TLS connections).
-      const c = this.conn(ev.connId, ev.pid);
-      const sni = parseClientHelloSni(ev.payload);
-      if (sni) {
-        c.serverName = sni;
-        this.stats.sniSeen++;
+    // A bound record for an SSL* with records still waiting: the kernel bound it, and its
+    // TLS_BIND record was lost (ring overflow). The record itself says where they belong.
+    if (tls && this.unbound.size && this.unbound.has(`${ev.pid}:${ev.sslPtr}`)) {
+      this.onBind({ type: 'tls_bind', tsNs: ev.tsNs, pid: ev.pid, tid: ev.tid, cgroupId: ev.cgroupId, sslPtr: ev.sslPtr, connId: ev.connId, tuple: ev.tuple, fd: ev.fd, source: ev.source, method: 0 });
+    }
+    if (!tls && ev.offset === 0 && ev.payload.length > 5 && ev.payload[0] >= 0x14 && ev.payload[0] <= 0x17 && ev.payload[1] === 3) {
+      // TLS records on the socket. The kernel ships a ClientHello once per connection, for its
+      // server name; any other ciphertext (capture-all, configured ports) is never plaintext.
+      if (ev.direction === 'egress' && ev.payload[0] === 0x16 && ev.payload[5] === 1) {
+        const c = this.conn(ev.connId, ev.pid);
+        const sni = parseClientHelloSni(ev.payload);
+        if (sni) {
+          c.serverName = sni;
+          this.stats.sniSeen++;
+        }
+      } else {
+        this.stats.ciphertextDropped++;
       }
+      return;
+    }
+    if (!tls && this.conns.get(ev.connId)?.tls) {
+      this.stats.ciphertextDropped++;
       return;
     }
     this.assemble(ev, ev.connId, tls);
@@ -300,6 +321,20 @@ export class StreamAssembler {
     if (ev.newState === TcpState.finWait1 && !c.firstCloseSide) c.firstCloseSide = 'local';
     if (ev.newState === TcpState.closeWait && !c.firstCloseSide) c.firstCloseSide = 'remote';
     if (ev.newState !== TcpState.close) return;
+    // Data queued before a close or reset is often read just after it (and reaches us after the
+    // CLOSE record): the close is delivered once CLOSE_GRACE_NS of kernel time has passed.
+    this.closeQueue.push(ev);
+  }
+
+  private deliverDueCloses(now: number): void {
+    while (this.closeQueue.length && this.closeQueue[0].tsNs + CLOSE_GRACE_NS <= now) {
+      this.closeNow(this.closeQueue.shift()!);
+    }
+  }
+
+  private closeNow(ev: RawConn): void {
+    const c = this.conns.get(ev.connId);
+    if (!c) return;
     for (const dir of ['egress', 'ingress'] as const) {
       const p = this.pending.get(pendingKey(ev.connId, dir));
       if (p) this.finish(p);
@@ -317,12 +352,23 @@ export class StreamAssembler {
     }
   }
 
+  /**
+   * Time passes without records (an idle host): closes whose grace period ended and unbound TLS
+   * records that waited long enough go out. Call right after draining the ring.
+   */
+  tick(nowNs: number): void {
+    if (nowNs > this.lastTs) this.lastTs = nowNs;
+    if (this.closeQueue.length) this.deliverDueCloses(this.lastTs);
+    if (this.unbound.size) this.expireUnbound(this.lastTs);
+  }
+
   /** Injects a loss notice (ring buffer drops seen in the kernel counters). */
   reportLoss(tsNs: number, lostRecords: number): void {
     if (lostRecords > 0) this.sink.onEvent({ kind: 'loss', tsNs, lostRecords });
   }
 
   flush(nowNs: number): void {
+    this.deliverDueCloses(Number.POSITIVE_INFINITY);
     for (const p of [...this.pending.values()]) this.finish(p);
     this.expireUnbound(Number.POSITIVE_INFINITY);
     this.sink.flush(nowNs);

@@ -10,6 +10,10 @@ export interface ElfSymbols {
 }
 
 const SHT_DYNSYM = 11;
+// Bounds for hostile files (any container can exec one): headers and symbol tables beyond these
+// are refused instead of allocated. The node binary's .dynsym is ~3 MB, its .dynstr ~6 MB.
+const MAX_HEADER_TABLE = 1024 * 1024;
+const MAX_SYMBOL_TABLE = 64 * 1024 * 1024;
 const STT_FUNC = 2;
 const PT_LOAD = 1;
 
@@ -31,8 +35,11 @@ function readAt(fd: number, pos: number, len: number): Buffer {
 export function findExportedFunctions(path: string, wanted: readonly string[]): ElfSymbols {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    const size = st.size;
     if (size < 64) throw new Error(`${path}: not an ELF file (too small)`);
+    // A sparse file can claim any size: refuse files mostly made of holes.
+    if (size > 1024 * 1024 && st.blocks * 512 < size / 4) throw new Error(`${path}: sparse file, not parsed`);
     const eh = readAt(fd, 0, 64);
     if (eh.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${path}: not an ELF file`);
     if (eh[4] !== 2 || eh[5] !== 1) throw new Error(`${path}: only little-endian ELF64 is supported`);
@@ -42,7 +49,8 @@ export function findExportedFunctions(path: string, wanted: readonly string[]): 
     const phnum = eh.readUInt16LE(56);
     const shentsize = eh.readUInt16LE(58);
     const shnum = eh.readUInt16LE(60);
-    if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > size || phoff + phnum * phentsize > size) {
+    if (shoff === 0 || shnum === 0 || shoff + shnum * shentsize > size || phoff + phnum * phentsize > size ||
+        shnum * shentsize > MAX_HEADER_TABLE || phnum * phentsize > MAX_HEADER_TABLE || shentsize < 64 || phentsize < 56) {
       throw new Error(`${path}: ELF headers out of range`);
     }
 
@@ -68,12 +76,12 @@ export function findExportedFunctions(path: string, wanted: readonly string[]): 
       const symOff = Number(sh.readBigUInt64LE(o + 24));
       const symSize = Number(sh.readBigUInt64LE(o + 32));
       const link = sh.readUInt32LE(o + 40);
-      const entsize = Number(sh.readBigUInt64LE(o + 56)) || 24;
-      if (link >= shnum || symOff + symSize > size) throw new Error(`${path}: .dynsym out of range`);
+      const entsize = Number(sh.readBigUInt64LE(o + 56));
+      if (entsize !== 24 || link >= shnum || symOff + symSize > size || symSize > MAX_SYMBOL_TABLE) throw new Error(`${path}: .dynsym out of range`);
       const lo = link * shentsize;
       const strOff = Number(sh.readBigUInt64LE(lo + 24));
       const strSize = Number(sh.readBigUInt64LE(lo + 32));
-      if (strOff + strSize > size) throw new Error(`${path}: .dynstr out of range`);
+      if (strOff + strSize > size || strSize > MAX_SYMBOL_TABLE) throw new Error(`${path}: .dynstr out of range`);
       const syms = readAt(fd, symOff, symSize);
       const strs = readAt(fd, strOff, strSize);
       for (let s = 0; s + entsize <= symSize; s += entsize) {

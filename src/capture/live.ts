@@ -43,6 +43,10 @@ export class LiveCapture {
   readonly tls: TlsTargets | null;
   private readonly listeners: Array<(batch: Buffer) => void> = [];
   private closed = false;
+  private readonly tickListeners: Array<(nowNs: number) => void> = [];
+  private tickTimer: NodeJS.Timeout | null = null;
+  private lastErrorLog = 0;
+  listenerErrors = 0;
 
   private constructor(
     private readonly loader: NativeLoader,
@@ -107,6 +111,23 @@ export class LiveCapture {
     this.listeners.push(listener);
   }
 
+  /**
+   * Called every 100 ms, right after a drain, with the kernel clock: lets consumers move time
+   * forward when no records arrive (e.g. CapturePipeline.tick).
+   */
+  onTick(listener: (nowNs: number) => void): void {
+    this.tickListeners.push(listener);
+    if (!this.tickTimer) {
+      this.tickTimer = setInterval(() => {
+        if (this.closed) return;
+        this.drain();
+        const now = Number(process.hrtime.bigint());
+        for (const l of this.tickListeners) l(now);
+      }, 100);
+      this.tickTimer.unref();
+    }
+  }
+
   /** Starts consuming the ring buffer and discovering TLS targets. */
   start(): void {
     // Records below the kernel's wake-up threshold are collected by this periodic drain: it bounds
@@ -125,7 +146,19 @@ export class LiveCapture {
         off += (size + 7) & ~7;
       }
     }
-    for (const l of this.listeners) l(batch);
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch (err) {
+        // A bug downstream must not stop capture: count it, say it once in a while.
+        this.listenerErrors++;
+        const now = Date.now();
+        if (now - this.lastErrorLog > 60_000) {
+          this.lastErrorLog = now;
+          this.opts.log?.(`capture: a batch listener failed (${this.listenerErrors} so far): ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
   }
 
   /** Synchronously delivers whatever is in the ring now. */
@@ -151,6 +184,7 @@ export class LiveCapture {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
     this.tls?.close();
     this.loader.close();
   }

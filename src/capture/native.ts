@@ -22,6 +22,8 @@ export interface LoaderStats {
   timerDrains: number;
   budgetStops: number;
   links: number;
+  callbackErrors: number;
+  lastCallbackError: string;
 }
 
 export interface NativeLoader {

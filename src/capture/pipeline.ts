@@ -39,6 +39,11 @@ export class CapturePipeline {
   flush(nowNs: number): void {
     this.assembler.flush(nowNs);
   }
+
+  /** Lets kernel time pass with no records (see StreamAssembler.tick). */
+  tick(nowNs: number): void {
+    this.assembler.tick(nowNs);
+  }
 }
 
 /** Kernel monotonic clock in ns, as bpf_ktime_get_ns() reports it (Node's hrtime is CLOCK_MONOTONIC). */

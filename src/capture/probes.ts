@@ -51,10 +51,11 @@ export const TLS_UPROBES: readonly UprobeSpec[] = [
   { func: 'SSL_write_ex', program: 'ssl_write_ex_entry', retprobe: false, core: false },
   { func: 'SSL_read_ex', program: 'ssl_read_ex_entry', retprobe: false, core: false },
   { func: 'SSL_read_ex', program: 'ssl_read_ex_return', retprobe: true, core: false },
-  // Node (memory BIOs): no syscall nests in SSL_write, so its return value confirms the write.
-  // With a shared libssl the nested write() syscall confirms it instead: no return probe.
-  { func: 'SSL_write', program: 'ssl_write_return', retprobe: true, core: false, only: 'node' },
-  { func: 'SSL_write_ex', program: 'ssl_write_ex_return', retprobe: true, core: false, only: 'node' },
+  // Only the return value says how many bytes SSL_write took: a call that fails (want-write on a
+  // non-blocking socket, want-read during Node's handshake) is retried with the same bytes, and
+  // emitting at entry or at the nested write() counted every retry again.
+  { func: 'SSL_write', program: 'ssl_write_return', retprobe: true, core: false },
+  { func: 'SSL_write_ex', program: 'ssl_write_ex_return', retprobe: true, core: false },
 ];
 
 export const TLS_FUNCTIONS = [...new Set(TLS_UPROBES.map((u) => u.func))];

@@ -81,8 +81,32 @@ test('close reasons: peer reset, local close, refused', () => {
     open(1), encodeConn({ tsNs: 2, pid: 3, connId: 1, tuple, oldState: 1, newState: 4 }), encodeConn({ tsNs: 3, pid: 3, connId: 1, tuple, oldState: 4, newState: 7 }),
     open(2), encodeConn({ tsNs: 2, pid: 3, connId: 2, tuple, oldState: 1, newState: 8 }), encodeConn({ tsNs: 3, pid: 3, connId: 2, tuple, oldState: 8, newState: 7 }),
   ]));
+  assert.equal(events.filter((e) => e.kind === 'close').length, 0, 'closes wait out their grace period');
+  p.flush(1e12);
   const closes = events.filter((e) => e.kind === 'close').map((e) => (e.kind === 'close' ? `${e.connId}:${e.reason}` : ''));
   assert.deepEqual(closes, ['1:local_close', '2:remote_close']);
+});
+
+test('data read just after a reset is delivered on its connection, before the close', () => {
+  const { p, events } = pipe();
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 1e6, pid: 3, connId: 9, tuple, direction: 'egress', payload: 'POST /v1/chat/completions HTTP/1.1\r\n\r\n' }),
+    encodeConn({ tsNs: 2e6, pid: 3, connId: 9, tuple, oldState: 1, newState: 7 }),
+    encodeData({ tsNs: 3e6, pid: 3, connId: 9, tuple, direction: 'ingress', payload: 'data: [DONE]\n\n' }),
+    encodeData({ tsNs: 500e6, pid: 4, connId: 10, tuple, direction: 'egress', payload: 'GET / HTTP/1.1\r\n\r\n' }),
+  ]));
+  const seq = events.filter((e) => e.kind !== 'open' && ('connId' in e ? e.connId === 9 : false)).map((e) => e.kind === 'data' ? `data:${e.direction}` : e.kind);
+  assert.deepEqual(seq, ['data:egress', 'data:ingress', 'close']);
+});
+
+test('ciphertext on a socket is never delivered as plaintext', () => {
+  const { p, data } = pipe();
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 1, pid: 3, connId: 11, tuple, direction: 'egress', payload: Buffer.from([0x17, 3, 3, 0, 32, ...Buffer.alloc(32, 7)]) }),
+    encodeData({ tsNs: 2, pid: 3, connId: 11, tuple, direction: 'ingress', payload: Buffer.from([0x15, 3, 3, 0, 2, 1, 0]) }),
+  ]));
+  assert.equal(data().length, 0);
+  assert.equal(p.assembler.stats.ciphertextDropped, 2);
 });
 
 test('SNI is read from a real ClientHello and junk yields null', async () => {

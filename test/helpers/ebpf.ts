@@ -55,6 +55,7 @@ export class CaptureHarness {
     const until = Date.now() + maxMs;
     for (;;) {
       this.capture.drain();
+      this.pipeline.tick(Number(process.hrtime.bigint()));
       if (pred()) return true;
       if (Date.now() > until) return false;
       await new Promise((r) => setTimeout(r, 50));

@@ -56,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   capture.onBatch((b) => pipeline.feedBatch(b));
+  capture.onTick((now) => pipeline.tick(now));
   capture.start();
   console.error(`llmslo: capturing${pid ? ` pid ${pid}` : ''}; Ctrl-C to stop`);
   await waitForStop(duration);

@@ -112,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const pipeline = new CapturePipeline({ payloadCap: 16 * 1024, sink: calls });
   capture.onBatch((b) => pipeline.feedBatch(b));
+  capture.onTick((now) => pipeline.tick(now));
   capture.start();
 
   const stopAll = () => {
