@@ -212,6 +212,43 @@ test('live capture with real eBPF', { timeout: 240_000 }, async (t) => {
       }
     });
 
+    await t.test('libssl SSL_write retried on a full socket is captured once', async () => {
+      const server = await startPeer(process.execPath, [serverScript, '--tls', join(certDir, 'cert.pem'), join(certDir, 'key.pem'), '--pause-ms', '400'], /^listening (\d+)$/);
+      try {
+        const port = Number(server.match[1]);
+        // A 3 MB request through a 16 KiB send buffer to a server that stops reading: Python's
+        // sendall() gets want-write from SSL_write_ex and retries the same bytes many times.
+        const py = `import socket,ssl
+ctx=ssl.create_default_context();ctx.check_hostname=False;ctx.verify_mode=ssl.CERT_NONE
+s=socket.create_connection(('127.0.0.1',${port}));s.setsockopt(socket.SOL_SOCKET,socket.SO_SNDBUF,16384);s.settimeout(20)
+t=ctx.wrap_socket(s,server_hostname='localhost')
+body=b'x'*3000000
+t.sendall(b'POST /v1/embeddings HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n' % len(body) + body)
+while t.recv(65536): pass`;
+        const ran = await run(PY, ['-c', py], { timeoutMs: 60_000 });
+        assert.equal(ran.code, 0, ran.stderr);
+        const ok = await h.waitFor(() => {
+          const c = opens(h, ran.pid)[0];
+          return !!c && serverConns(server.lines).some((sc) => sc.remotePort === c.local?.port) && h.stream.some((e) => e.kind === 'close' && e.connId === c.connId);
+        }, 20_000);
+        assert.ok(ok, 'connection captured and closed');
+        const conn = opens(h, ran.pid)[0];
+        const sc = serverConns(server.lines).find((x) => x.remotePort === conn.local?.port)!;
+        let pos = 0;
+        let calls = 0;
+        for (const e of h.stream) {
+          if (e.kind !== 'data' || e.connId !== conn.connId || e.direction !== 'egress') continue;
+          calls++;
+          assert.ok(Buffer.from(e.bytes).equals(sc.received.subarray(pos, pos + e.bytes.length)), `bytes at ${pos}`);
+          pos += e.bytes.length + e.missingAfter;
+        }
+        assert.equal(pos, sc.received.length, `captured + gaps == bytes sent, once (${calls} writes)`);
+        assert.equal(h.stream.filter((e) => e.kind === 'data' && e.connId === conn.connId && e.direction === 'egress' && Buffer.from(e.bytes).toString('latin1').startsWith('POST ')).length, 1, 'the request head appears once');
+      } finally {
+        server.child.kill('SIGTERM');
+      }
+    });
+
     await t.test('the agent never captures its own traffic', async () => {
       const server = await startPeer(process.execPath, [serverScript], /^listening (\d+)$/);
       try {
