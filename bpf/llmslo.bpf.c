@@ -709,6 +709,10 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 		return 0;
 	stat_add(LLMSLO_STAT_SOCK_CALLS, 1);
 	__u32 total = (__u32)ret;
+	/* recv(MSG_TRUNC) returns the datagram's real length, which can exceed the buffer: never
+	 * read past what the application's buffer holds. */
+	if ((a.sys == LLMSLO_SYS_READ || a.sys == LLMSLO_SYS_RECVFROM) && total > a.count)
+		total = a.count;
 	__u32 iovcnt = a.count;
 	__u64 vec = a.buf;
 	if (a.sys == LLMSLO_SYS_SENDMMSG || a.sys == LLMSLO_SYS_RECVMMSG) {

@@ -334,7 +334,11 @@ class Loader : public Napi::ObjectWrap<Loader> {
       if (o.Has("drainIntervalMs")) interval = o.Get("drainIntervalMs").As<Napi::Number>().Uint32Value();
     }
     rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), OnRecord, this, nullptr);
-    if (!rb_) throw Napi::Error::New(env, "ring_buffer__new: " + Errno(errno));
+    if (!rb_) {
+      on_batch_.Reset();
+      async_ctx_.reset();
+      throw Napi::Error::New(env, "ring_buffer__new: " + Errno(errno));
+    }
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     poll_ = new uv_poll_t;
@@ -342,6 +346,8 @@ class Loader : public Napi::ObjectWrap<Loader> {
     if (uv_poll_init(loop, poll_, bpf_map__fd(skel_->maps.events)) != 0) {
       delete poll_;
       poll_ = nullptr;
+      ring_buffer__free(rb_);
+      rb_ = nullptr;
       throw Napi::Error::New(env, "uv_poll_init on ring buffer failed");
     }
     uv_poll_start(poll_, UV_READABLE, OnPoll);
@@ -429,7 +435,13 @@ class Loader : public Napi::ObjectWrap<Loader> {
     Napi::Env env = info.Env();
     if (rb_) {
       Napi::HandleScope scope(env);
-      DrainOnce(env);  // deliver what is already in the ring before tearing down
+      // Deliver everything already in the ring before tearing down (bounded: the ring is finite
+      // and the probes keep writing until detached).
+      for (int i = 0; i < 64; i++) {
+        uint64_t before = records_;
+        DrainOnce(env);
+        if (records_ == before) break;
+      }
     }
     Teardown();
     return env.Undefined();
