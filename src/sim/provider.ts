@@ -241,7 +241,7 @@ export class SimProvider {
   }
 
   /** Waits for the body, or answers 400/413 itself and returns null. */
-  private async body(req: IncomingMessage, res: ServerResponse, onBad: (message: string, status: number) => void): Promise<unknown | null> {
+  private async body(req: IncomingMessage, res: ServerResponse, onBad: (message: string, status: number) => void): Promise<{ value: unknown } | null> {
     let buf: Buffer;
     try {
       buf = await readBody(req, MAX_BODY);
@@ -255,7 +255,8 @@ export class SimProvider {
       onBad(parsed.message, 400);
       return null;
     }
-    return parsed.value;
+    // Wrapped: a JSON `null` body is a value to reject, not "already answered".
+    return { value: parsed.value };
   }
 
   private async serveChat(req: IncomingMessage, res: ServerResponse, url: URL, format: ChatFormat): Promise<void> {
@@ -280,7 +281,7 @@ export class SimProvider {
     const rec = this.newRecord(req, url.pathname, format.api, format.provider, format.operation, requestId, received);
     let call: ParsedCall;
     try {
-      call = format.parse(raw, url);
+      call = format.parse(raw.value, url);
     } catch (err) {
       if (!(err instanceof WireBadRequest)) throw err;
       this.stats.bad_requests++;
@@ -535,7 +536,7 @@ export class SimProvider {
     const raw = await this.body(req, res, (message, status) => bad(this.newRecord(req, url.pathname, api, provider, 'embeddings', requestId, stamp()), message, status));
     if (raw === null) return;
     const rec = this.newRecord(req, url.pathname, api, provider, 'embeddings', requestId, stamp());
-    const o = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : null;
+    const o = raw.value && typeof raw.value === 'object' && !Array.isArray(raw.value) ? (raw.value as Record<string, unknown>) : null;
     if (!o || typeof o.model !== 'string' || o.model === '') return bad(rec, "'model' is required and must be a non-empty string");
     const input = route === 'ollama_embeddings' ? o.prompt : o.input;
     const inputs = typeof input === 'string' ? [input] : Array.isArray(input) && input.length > 0 && input.length <= 2048 && input.every((x) => typeof x === 'string') ? (input as string[]) : null;

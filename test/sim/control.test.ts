@@ -79,6 +79,11 @@ test('bad API bodies get provider-shaped 400s and garbage never kills the server
   const g = await post('/v1beta/models/gem:generateContent', '[]');
   assert.equal(g.status, 400);
   assert.equal(((await g.json()) as { error: { status: string } }).error.status, 'INVALID_ARGUMENT');
+  for (const path of ['/v1/chat/completions', '/v1/embeddings', '/v1beta/models/g:streamGenerateContent?alt=sse']) {
+    const n = await post(path, 'null');
+    assert.equal(n.status, 400, `JSON null at ${path}`);
+    await n.arrayBuffer();
+  }
   const o = await post('/api/chat', 'not json');
   assert.equal(o.status, 400);
   assert.match(((await o.json()) as { error: string }).error, /not valid JSON/);
