@@ -48,7 +48,8 @@ export class TimerWheel {
   private arm(key: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = key;
-    const delay = Math.max(0, key - monoMs());
+    // setTimeout treats anything above 2^31-1 ms as 1 ms: cap it, and re-arm when it fires early.
+    const delay = Math.min(0x7fffffff, Math.max(0, key - monoMs()));
     this.timer = setTimeout(() => this.fire(), delay);
   }
 

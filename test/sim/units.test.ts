@@ -67,3 +67,15 @@ test('traceparent parse/format/child', () => {
   assert.equal(parseTraceparent('00-00000000000000000000000000000000-b7ad6b7169203331-01'), null);
   assert.equal(parseTraceparent('garbage'), null);
 });
+
+test('timer wheel: a far-future wake-up neither fires early nor spins', async () => {
+  const wheel = new TimerWheel();
+  let fired = false;
+  wheel.at(monoMs() + 1e12, () => (fired = true));
+  const before = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, 200));
+  const used = process.cpuUsage(before);
+  assert.equal(fired, false);
+  assert.ok(used.user + used.system < 150_000, `idle wheel used ${used.user + used.system} us of CPU in 200 ms`);
+  wheel.stop();
+});

@@ -68,3 +68,20 @@ test('clear Qdrant-style errors and faults', async () => {
   assert.equal((await call('PATCH', '/_sim/config', { latency_ms: { dist: 'gamma' } })).status, 400);
   await db.stop();
 });
+
+test('fuzzed vector DB requests never produce a 5xx', async () => {
+  const fc = (await import('fast-check')).default;
+  const { db, url, call } = await start();
+  await call('PUT', '/collections/f', { vectors: { size: 3, distance: 'Dot' } });
+  const paths = ['/collections/f', '/collections/f/points', '/collections/f/points/search', '/collections/f/points/query', '/collections/f/points/search/batch', '/collections/f/points/delete', '/collections/f/points/count', '/collections/zz/points/search', '/_sim/faults', '/_sim/config'];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...paths), fc.constantFrom('POST', 'PUT', 'GET', 'PATCH'), fc.oneof(fc.json(), fc.record({ vector: fc.array(fc.double(), { maxLength: 4 }), limit: fc.anything(), points: fc.anything(), query: fc.anything() }, { requiredKeys: [] }).map((o) => JSON.stringify(o))), async (path, method, text) => {
+      const r = await fetch(url + path, { method, body: method === 'GET' ? undefined : text, signal: AbortSignal.timeout(5000) });
+      await r.arrayBuffer();
+      assert.ok(r.status < 500 || r.status === 507, `${method} ${path} ${text.slice(0, 200)} -> ${r.status}`);
+      if (path === '/_sim/faults' && r.status === 201) await fetch(url + '/_sim/faults', { method: 'DELETE' });
+    }),
+    { numRuns: 200, seed: 3 },
+  );
+  await db.stop();
+});
