@@ -4,21 +4,24 @@
 //   const out = await createOutputs({ prometheus: {}, otlp: { endpoint }, jsonl: { path: '-' } });
 //   pipeline -> out.onRecord(rec); every few seconds out.onCaptureStats({ kernel, decoder, pipeline });
 //   slo onAlert -> out.onSloAlert(ev); on exit await out.shutdown().
-import { Registry } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallRecord } from '../llm/records.ts';
 import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { JsonlWriter, type JsonlStats, type JsonlWriterOptions } from './jsonl.ts';
 import { RecordMetrics, type CaptureStatsSnapshot, type RecordMetricsOptions } from './metrics.ts';
-import { OtlpExport, type OtlpOptions, type OtlpStats } from './otlp.ts';
+import { LLMSLO_VERSION, OtlpExport, type OtlpOptions, type OtlpStats } from './otlp.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { PrometheusBridge, startPrometheusServer, type PrometheusServer, type PrometheusServerOptions } from './prometheus.ts';
-import { Attr, Metrics } from './semconv.ts';
+import { Attr, Metrics, SEMCONV_VERSION } from './semconv.ts';
 import type { InboundRequest, SpanOptions } from './spans.ts';
 import { DEFAULT_MAX_SERIES, MetricStore } from './store.ts';
 
 export interface OutputsConfig {
-  /** Serve /metrics (default on 127.0.0.1:9464); `false` keeps the registry without a server. */
-  prometheus?: (PrometheusServerOptions & { registry?: Registry }) | false;
+  /**
+   * Serve /metrics (default on 127.0.0.1:9464); `false` keeps the registry without a server.
+   * `processMetrics` (default true) adds the agent's own CPU/memory/event-loop metrics as llmslo_agent_*.
+   */
+  prometheus?: (PrometheusServerOptions & { registry?: Registry; processMetrics?: boolean }) | false;
   /** OTLP/HTTP export; off unless an endpoint is given. */
   otlp?: OtlpOptions | null;
   /** `--jsonl PATH|-`. */
@@ -128,6 +131,14 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
 
   const promCfg = config.prometheus === false ? null : config.prometheus ?? {};
   const registry = (config.prometheus !== false && config.prometheus?.registry) || new Registry();
+  store.family(Metrics.buildInfo).set({ 'llmslo.version': LLMSLO_VERSION, 'llmslo.semconv_version': SEMCONV_VERSION }, 1);
+  if (promCfg && promCfg.processMetrics !== false) {
+    try {
+      collectDefaultMetrics({ register: registry, prefix: 'llmslo_agent_' });
+    } catch {
+      // already registered on a registry the caller shares: keep theirs
+    }
+  }
   const bridge = new PrometheusBridge(registry, store, syncExportHealth);
   bridge.sync();
   let server: PrometheusServer | null = null;

@@ -128,6 +128,7 @@ export const Metrics = {
   seriesDropped: m('llmslo.export.series_dropped', 'counter', '{observation}', [Attr.metricName], 'Observations dropped because even the _OTHER series could not be added.'),
   exportItems: m('llmslo.export.items', 'counter', '{item}', [Attr.signal, 'llmslo.result'], 'Items handed to an exporter, by signal and result (exported, failed, dropped_queue_full, dropped_shutdown).'),
   exportQueue: m('llmslo.export.queue', 'gauge', '{item}', [Attr.signal], 'Items waiting in an exporter queue.'),
+  buildInfo: m('llmslo.build_info', 'gauge', '', ['llmslo.version', 'llmslo.semconv_version'], 'Always 1: the agent version and the GenAI semantic-conventions version its names follow.'),
   recordsSkipped: m('llmslo.export.records_skipped', 'counter', '{record}', [Attr.lossReason], 'Records not turned into metrics or spans, by reason.'),
 } as const satisfies Record<string, MetricDef>;
 

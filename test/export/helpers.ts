@@ -72,8 +72,10 @@ export function parseExposition(text: string): Exposition {
       }
       if (consumed !== m[2].length) throw new Error(`bad labels: ${line}`);
     }
-    const v = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(v) && m[3] !== 'NaN') throw new Error(`bad value: ${line}`);
+    // Go's ParseFloat (Prometheus) takes NaN and Inf in any case; prom-client writes "Nan"
+    const raw = m[3]!.toLowerCase();
+    const v = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(m[3]);
+    if (Number.isNaN(v) && raw !== 'nan') throw new Error(`bad value: ${line}`);
     samples.push({ name: m[1]!, labels, value: v });
   }
   return { types, help, samples };
