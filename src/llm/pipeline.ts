@@ -30,6 +30,7 @@ export const DEFAULT_PIPELINE_LIMITS: PipelineLimits = {
   maxCompressedBytes: 256 * 1024,
   maxDecodedBytes: 4 * 1024 * 1024,
   maxPendingExchanges: 32,
+  maxPreHttpBytes: 256 * 1024,
   maxRequestBodyBytes: 1024 * 1024,
   maxResponseBodyBytes: 1024 * 1024,
   maxEventBytes: 256 * 1024,

@@ -81,6 +81,8 @@ export function newHttpConnCounters(): HttpConnCounters {
 }
 
 export interface HttpConnLimits extends Http1Limits, DecoderLimits {
+  /** Bytes a connection may carry before its first HTTP message is recognised (else: not HTTP). */
+  maxPreHttpBytes: number;
   /** Requests waiting for their response on one connection (pipelining depth). */
   maxPendingExchanges: number;
 }
@@ -114,6 +116,13 @@ function looksLikeMessageStart(u8: Uint8Array): 'http' | 'other' | 'resync' | 'w
   return 'resync';
 }
 
+/** NUL bytes never occur in HTTP heads, SSE or JSON; binary protocols are full of them. */
+function looksBinary(u8: Uint8Array): boolean {
+  const n = Math.min(u8.length, 256);
+  for (let i = 0; i < n; i++) if (u8[i] === 0) return true;
+  return false;
+}
+
 export class HttpConnection {
   role: ConnRole | null = null;
   private readonly parsers: Record<Direction, Http1Parser | null> = { egress: null, ingress: null };
@@ -126,6 +135,8 @@ export class HttpConnection {
   private respCur: Exchange | null = null;
   private nonHttp = false;
   private lastTs = 0;
+  /** Bytes seen before any HTTP message was recognised on this connection. */
+  private preHttpBytes = 0;
   private closed = false;
 
   constructor(
@@ -152,6 +163,19 @@ export class HttpConnection {
   onData(ch: DataChunk): void {
     if (this.nonHttp || this.closed) return;
     this.lastTs = ch.tsNs;
+    if (this.role === null && looksBinary(ch.bytes)) {
+      // A connection that shows no HTTP message start and carries binary data is another
+      // protocol (a database, gRPC, Kafka): stop scanning it after a bounded amount. Text
+      // (an SSE stream joined mid-way, RESP) is never given up: HTTP may still follow.
+      this.preHttpBytes += ch.bytes.length + ch.missingAfter;
+      if (this.preHttpBytes > this.limits.maxPreHttpBytes) {
+        this.nonHttp = true;
+        this.counters.nonHttpConnections++;
+        this.parsers.egress = this.parsers.ingress = null;
+        this.waiting.egress = this.waiting.ingress = null;
+        return;
+      }
+    }
     const dir = ch.direction;
     let parser = this.parsers[dir];
     if (parser === null) {

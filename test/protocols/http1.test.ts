@@ -225,3 +225,35 @@ describe('retrieval through HTTP', () => {
     assert.equal(r[0]!.duration_s, 0.004);
   });
 });
+
+describe('other protocols', () => {
+  test('a connection that never shows HTTP is given up after a bounded number of bytes', () => {
+    // a Postgres-like startup message then binary traffic
+    const c = new Conv().out(Buffer.from([0, 0, 0, 8, 0, 3, 0, 0]), 0);
+    const blob = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < blob.length; i += 7) blob[i] = 0x44; // 'D' rows with NUL-filled fields
+    for (let i = 0; i < 8; i++) c.in(blob, 1 + i).out(blob, 1.5 + i);
+    const { records, stats } = run(c.close(20), { limits: { maxPreHttpBytes: 256 * 1024 } });
+    assert.equal(records.length, 0);
+    assert.equal(stats.http.nonHttpConnections, 1);
+    assert.ok(stats.http.resyncBytesSkipped <= 256 * 1024 + 8192, String(stats.http.resyncBytesSkipped));
+  });
+  test('a keep-alive HTTP connection is never given up, however many bytes it carries', () => {
+    const c = new Conv();
+    for (let i = 0; i < 40; i++) c.out(chatReq('m' + i), i * 2).in(jsonResp(chatBody('r' + i, 'x'.repeat(10000))), i * 2 + 1);
+    const { records, stats } = run(c.close(100), { limits: { maxPreHttpBytes: 4096 } });
+    assert.equal(records.length, 40);
+    assert.equal(stats.http.nonHttpConnections, 0);
+  });
+});
+
+describe('joined mid-stream', () => {
+  test('a long text stream joined mid-way is scanned, not given up: the next exchange is followed', () => {
+    const c = new Conv();
+    for (let i = 0; i < 100; i++) c.in(`data: {"choices":[{"index":0,"delta":{"content":"${'y'.repeat(4000)}"}}]}\n\n`, i * 0.1);
+    c.out(chatReq('m2'), 20).in(jsonResp(chatBody('r2')), 21);
+    const { records, stats } = run(c.close(30), { limits: { maxPreHttpBytes: 64 * 1024 } });
+    assert.equal(stats.http.nonHttpConnections, 0);
+    assert.equal((records as LlmCallRecord[])[0]!['gen_ai.response.model'], 'r2');
+  });
+});
