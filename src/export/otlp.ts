@@ -28,7 +28,7 @@ import type { CallRecord } from '../llm/records.ts';
 import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { BoundedExportQueue, type BoundedQueueOptions, type QueueCounters } from './queue.ts';
-import { SEMCONV_SCHEMA_URL } from './semconv.ts';
+import { Attr, SEMCONV_SCHEMA_URL } from './semconv.ts';
 import { inboundRequestSpan, parentContext, recordSpan, spanTimes, type InboundRequest, type SpanOptions } from './spans.ts';
 import type { MetricStore } from './store.ts';
 
@@ -296,7 +296,7 @@ export class OtlpExport {
       severityNumber: err ? SeverityNumber.WARN : SeverityNumber.INFO,
       severityText: err ? 'WARN' : 'INFO',
       body: toAnyValue(rec),
-      attributes: { 'llmslo.schema': r.schema, 'gen_ai.operation.name': r['gen_ai.operation.name'], ...(err ? { 'error.type': err } : {}) },
+      attributes: { [Attr.schema]: r.schema, [Attr.operationName]: r['gen_ai.operation.name'], ...(err ? { [Attr.errorType]: err } : {}) },
       // the call's own span, or else the application span it was made under
       context: span ? trace.setSpan(ROOT_CONTEXT, span) : parentContext(r),
     });
@@ -311,7 +311,7 @@ export class OtlpExport {
       severityNumber: firing ? (ev.severity === 'page' ? SeverityNumber.ERROR : SeverityNumber.WARN) : SeverityNumber.INFO,
       severityText: firing ? (ev.severity === 'page' ? 'ERROR' : 'WARN') : 'INFO',
       body: toAnyValue(ev),
-      attributes: { 'llmslo.schema': ev.schema, 'llmslo.slo': ev.slo, 'llmslo.slo.state': ev.state, 'llmslo.slo.severity': ev.severity },
+      attributes: { [Attr.schema]: ev.schema, [Attr.slo]: ev.slo, [Attr.sloState]: ev.state, [Attr.sloSeverity]: ev.severity },
     });
   }
 

@@ -111,27 +111,27 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
     const queue = store.family(Metrics.exportQueue);
     if (jsonl) {
       const j = jsonl.stats();
-      items.set({ [Attr.signal]: 'jsonl', 'llmslo.result': 'written' }, j.written);
-      items.set({ [Attr.signal]: 'jsonl', 'llmslo.result': 'dropped' }, j.dropped);
+      items.set({ [Attr.signal]: 'jsonl', [Attr.exportResult]: 'written' }, j.written);
+      items.set({ [Attr.signal]: 'jsonl', [Attr.exportResult]: 'dropped' }, j.dropped);
     }
     if (otlp) {
       const s = otlp.stats();
       for (const signal of ['traces', 'logs'] as const) {
         const c = s[signal];
-        items.set({ [Attr.signal]: signal, 'llmslo.result': 'exported' }, c.exported);
-        items.set({ [Attr.signal]: signal, 'llmslo.result': 'failed' }, c.failed);
-        items.set({ [Attr.signal]: signal, 'llmslo.result': 'dropped_queue_full' }, c.droppedQueueFull);
-        items.set({ [Attr.signal]: signal, 'llmslo.result': 'dropped_shutdown' }, c.droppedShutdown);
+        items.set({ [Attr.signal]: signal, [Attr.exportResult]: 'exported' }, c.exported);
+        items.set({ [Attr.signal]: signal, [Attr.exportResult]: 'failed' }, c.failed);
+        items.set({ [Attr.signal]: signal, [Attr.exportResult]: 'dropped_queue_full' }, c.droppedQueueFull);
+        items.set({ [Attr.signal]: signal, [Attr.exportResult]: 'dropped_shutdown' }, c.droppedShutdown);
         queue.set({ [Attr.signal]: signal }, c.queued);
       }
-      items.set({ [Attr.signal]: 'metrics', 'llmslo.result': 'exported' }, s.metrics.exports);
-      items.set({ [Attr.signal]: 'metrics', 'llmslo.result': 'failed' }, s.metrics.failedExports);
+      items.set({ [Attr.signal]: 'metrics', [Attr.exportResult]: 'exported' }, s.metrics.exports);
+      items.set({ [Attr.signal]: 'metrics', [Attr.exportResult]: 'failed' }, s.metrics.failedExports);
     }
   };
 
   const promCfg = config.prometheus === false ? null : config.prometheus ?? {};
   const registry = (config.prometheus !== false && config.prometheus?.registry) || new Registry();
-  store.family(Metrics.buildInfo).set({ 'llmslo.version': LLMSLO_VERSION, 'llmslo.semconv_version': SEMCONV_VERSION }, 1);
+  store.family(Metrics.buildInfo).set({ [Attr.version]: LLMSLO_VERSION, [Attr.semconvVersion]: SEMCONV_VERSION }, 1);
   if (promCfg && promCfg.processMetrics !== false) {
     try {
       collectDefaultMetrics({ register: registry, prefix: 'llmslo_agent_' });

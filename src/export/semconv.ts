@@ -47,6 +47,24 @@ export const Attr = {
   kernelCounter: 'llmslo.counter',
   metricName: 'llmslo.metric',
   signal: 'llmslo.signal',
+  exportResult: 'llmslo.result',
+  version: 'llmslo.version',
+  semconvVersion: 'llmslo.semconv_version',
+  httpRoute: 'http.route',
+  schema: 'llmslo.schema',
+  slo: 'llmslo.slo',
+  sloState: 'llmslo.slo.state',
+  sloSeverity: 'llmslo.slo.severity',
+  excerptPrompt: 'llmslo.excerpt.prompt',
+  excerptCompletion: 'llmslo.excerpt.completion',
+} as const;
+
+/** Span event names for the kernel timestamps of a call. */
+export const SpanEvents = {
+  requestEnd: 'llmslo.request_end',
+  responseStart: 'llmslo.response_start',
+  firstChunk: 'llmslo.first_chunk',
+  firstToken: 'llmslo.first_token',
 } as const;
 
 /** Metric attribute sets per the GenAI metric spec (same for every gen_ai.client.* metric). */
@@ -126,9 +144,9 @@ export const Metrics = {
   // the exporters' own health
   seriesOverflow: m('llmslo.export.series_overflow', 'counter', '{observation}', [Attr.metricName], 'Observations whose model/server labels were folded into _OTHER because the metric hit its series cap.'),
   seriesDropped: m('llmslo.export.series_dropped', 'counter', '{observation}', [Attr.metricName], 'Observations dropped because even the _OTHER series could not be added.'),
-  exportItems: m('llmslo.export.items', 'counter', '{item}', [Attr.signal, 'llmslo.result'], 'Items handed to an exporter, by signal and result (exported, failed, dropped_queue_full, dropped_shutdown).'),
+  exportItems: m('llmslo.export.items', 'counter', '{item}', [Attr.signal, Attr.exportResult], 'Items handed to an exporter, by signal and result (exported, failed, dropped_queue_full, dropped_shutdown).'),
   exportQueue: m('llmslo.export.queue', 'gauge', '{item}', [Attr.signal], 'Items waiting in an exporter queue.'),
-  buildInfo: m('llmslo.build_info', 'gauge', '', ['llmslo.version', 'llmslo.semconv_version'], 'Always 1: the agent version and the GenAI semantic-conventions version its names follow.'),
+  buildInfo: m('llmslo.build_info', 'gauge', '', [Attr.version, Attr.semconvVersion], 'Always 1: the agent version and the GenAI semantic-conventions version its names follow.'),
   recordsSkipped: m('llmslo.export.records_skipped', 'counter', '{record}', [Attr.lossReason], 'Records not turned into metrics or spans, by reason.'),
 } as const satisfies Record<string, MetricDef>;
 

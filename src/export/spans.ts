@@ -4,7 +4,7 @@
 // Inbound requests of the application (SERVER spans) come in through `inboundRequestSpan`.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { CallRecord } from '../llm/records.ts';
-import { Attr, spanArrayAttributes, spanAttributes, spanName, type Attributes } from './semconv.ts';
+import { Attr, SpanEvents, spanArrayAttributes, spanAttributes, spanName, type Attributes } from './semconv.ts';
 
 /** Maps a kernel monotonic timestamp (ns) to epoch milliseconds. */
 export type WallClock = (monoNs: number) => number;
@@ -38,11 +38,11 @@ export function spanTimes(r: CallRecord, clock?: WallClock): SpanTimes {
   const ev = (name: string, ns: number | null | undefined): void => {
     if (ns !== null && ns !== undefined) events.push({ name, timeMs: wall(ns) });
   };
-  ev('llmslo.request_end', t.request_end);
-  ev('llmslo.response_start', t.response_start);
+  ev(SpanEvents.requestEnd, t.request_end);
+  ev(SpanEvents.responseStart, t.response_start);
   if ('first_chunk' in t) {
-    ev('llmslo.first_chunk', t.first_chunk);
-    ev('llmslo.first_token', t.first_token);
+    ev(SpanEvents.firstChunk, t.first_chunk);
+    ev(SpanEvents.firstToken, t.first_token);
   }
   return { startMs, endMs: Math.max(endMs, startMs), events };
 }
@@ -69,8 +69,8 @@ export function recordSpan(tracer: Tracer, r: CallRecord, opts: SpanOptions = {}
   const attributes: Record<string, Attributes[string] | string[]> = { ...spanAttributes(r), ...spanArrayAttributes(r) };
   // text only when the capture kept excerpts AND the export opted in
   if (opts.includeExcerpts === true && r.schema === 'llmslo.llm_call/v1' && r.excerpts) {
-    if (r.excerpts.prompt !== null) attributes['llmslo.excerpt.prompt'] = r.excerpts.prompt;
-    if (r.excerpts.completion !== null) attributes['llmslo.excerpt.completion'] = r.excerpts.completion;
+    if (r.excerpts.prompt !== null) attributes[Attr.excerptPrompt] = r.excerpts.prompt;
+    if (r.excerpts.completion !== null) attributes[Attr.excerptCompletion] = r.excerpts.completion;
   }
   const span = tracer.startSpan(
     spanName(r),
@@ -104,7 +104,7 @@ export interface InboundRequest {
 
 export function inboundRequestSpan(tracer: Tracer, req: InboundRequest): Span {
   const attributes: Attributes = { [Attr.httpMethod]: req.method };
-  if (req.route) attributes['http.route'] = req.route;
+  if (req.route) attributes[Attr.httpRoute] = req.route;
   if (req.statusCode !== null) attributes[Attr.httpStatus] = req.statusCode;
   if (req.serverAddress) attributes[Attr.serverAddress] = req.serverAddress;
   if (req.serverAddress && req.serverPort) attributes[Attr.serverPort] = req.serverPort;
