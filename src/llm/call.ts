@@ -267,6 +267,11 @@ export class LlmCallBuilder implements ExchangeHandler {
   onFinish(f: ExchangeFinish): void {
     if (this.done) return;
     this.done = true;
+    if (this.route.recognised && !this.route.recognised()) {
+      // a response without its request whose payloads were not LLM-shaped: not ours
+      this.env.counters.ignoredRequests++;
+      return;
+    }
     if (this.inert) return;
     if (this.responseEnd === null) {
       // The response did not end normally: flush what the parsers hold, then classify.

@@ -20,6 +20,8 @@ export interface LlmRoute {
   pathStream: boolean;
   /** Needs the request body to confirm (shape check). */
   confirm: ((body: unknown) => boolean) | null;
+  /** For a response seen without its request: whether its payloads were recognised. */
+  recognised?: () => boolean;
 }
 
 const HOST_PROVIDERS: [RegExp, string][] = [
@@ -116,4 +118,54 @@ export function routeLlmRequest(method: string, host: string | null, path: strin
     return r;
   }
   return null;
+}
+
+/**
+ * A route for a response whose request was never seen: the adapter is chosen from the first
+ * recognisable stream payload (chat chunk, Anthropic event, Responses event, Gemini chunk,
+ * Ollama line, TGI token). Until then payloads are ignored; if none is recognised, no record.
+ */
+export function sniffingRoute(host: string | null): LlmRoute {
+  let chosen: Adapter | null = null;
+  const hostProvider = providerFromHost(host);
+  const pick = (event: string | null, data: string): { adapter: Adapter; operation: Operation; provider: string } | null => {
+    if ((event !== null && (event.startsWith('message_') || event.startsWith('content_block_'))) || data.startsWith('{"type":"message_start"'))
+      return { adapter: anthropicMessages, operation: 'chat', provider: hostProvider ?? 'anthropic' };
+    if ((event !== null && event.startsWith('response.')) || data.startsWith('{"type":"response.'))
+      return { adapter: openaiResponses, operation: 'chat', provider: hostProvider ?? 'openai_compatible' };
+    if (data.includes('"chat.completion.chunk"') || (data.startsWith('{') && data.includes('"choices":[')))
+      return { adapter: openaiChat, operation: 'chat', provider: hostProvider ?? 'openai_compatible' };
+    if (data.includes('"candidates":') || data.includes('"usageMetadata":'))
+      return { adapter: geminiGenerate, operation: 'generate_content', provider: hostProvider ?? 'gcp.gen_ai' };
+    if (data.includes('"done":') && data.includes('"model":')) return { adapter: ollamaGenerate, operation: data.includes('"message":') ? 'chat' : 'text_completion', provider: 'ollama' };
+    if (data.includes('"token":{') && data.includes('"generated_text"')) return { adapter: tgiGenerate, operation: 'text_completion', provider: 'tgi' };
+    return null;
+  };
+  const sniffer: Adapter = {
+    onRequest() {},
+    onStreamPayload(event, data, st) {
+      if (chosen === null) {
+        const p = pick(event, data);
+        if (p === null) return 0;
+        chosen = p.adapter;
+        st.operation = p.operation;
+        st.provider = p.provider;
+        if (p.adapter === ollamaGenerate) st.requestedStream = true;
+      }
+      return chosen.onStreamPayload(event, data, st);
+    },
+    onBody() {
+      /* whole bodies without their request are not followed */
+    },
+  };
+  return {
+    adapter: sniffer,
+    adapterName: 'sniffed',
+    operation: 'chat',
+    provider: hostProvider ?? 'openai_compatible',
+    pathModel: null,
+    pathStream: true,
+    confirm: null,
+    recognised: () => chosen !== null,
+  };
 }

@@ -9,9 +9,10 @@
 // dropped, and the pipeline goes on.
 import type { ConnectionInfo, StreamEvent, StreamSink } from '../capture/stream.ts';
 import { HttpConnection, newHttpConnCounters } from '../protocols/http_connection.ts';
-import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver } from '../protocols/http_connection.ts';
+import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
+import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
-import { routeLlmRequest } from './detect.ts';
+import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
 import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounters } from './env.ts';
 import { splitTarget } from './http_meta.ts';
@@ -73,6 +74,8 @@ interface ConnEntry {
   builders: Set<LlmCallBuilder | RetrievalCallBuilder>;
 }
 
+const NO_HEADERS: Headers = { raw: new Map(), get: () => undefined };
+
 /** Default clock: kernel CLOCK_MONOTONIC is what process.hrtime reads on Linux. */
 export function monotonicToEpochMs(): (monoNs: number) => number {
   const offsetMs = Date.now() - Number(process.hrtime.bigint()) / 1e6;
@@ -124,18 +127,32 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         counters.ignoredRequests++;
         return null;
       }
-      const e = entry();
-      e.builders.add(b);
-      const builder = b;
-      // Forget the builder when its exchange finishes.
-      const finish = builder.onFinish.bind(builder);
-      builder.onFinish = (f) => {
-        e.builders.delete(builder);
-        finish(f);
-      };
-      return builder;
+      return track(entry(), b);
+    },
+    onOrphanResponse(ctx: OrphanContext): ExchangeHandler | null {
+      // Only streams are followed without their request (the request went by before capture
+      // started, e.g. during a long prefill): their payloads say what they are.
+      const ct = (ctx.response.headers.get('content-type') ?? '').toLowerCase();
+      if (!/event-stream|ndjson/.test(ct)) return null;
+      const request = { kind: 'request' as const, method: '', target: '', version: '1.1', headers: NO_HEADERS };
+      const ectx: ExchangeContext = { conn: ctx.conn, role: ctx.role, request, requestStartNs: ctx.responseStartNs, resynced: false };
+      const b = new LlmCallBuilder(ectx, sniffingRoute(ctx.conn.serverName?.toLowerCase() ?? null), env, emit);
+      b.markPartial('request_not_seen');
+      b.onRequestEnd(ctx.responseStartNs, false);
+      return track(entry(), b);
     },
   });
+
+  const track = <B extends LlmCallBuilder | RetrievalCallBuilder>(e: ConnEntry, builder: B): B => {
+    e.builders.add(builder);
+    // Forget the builder when its exchange finishes.
+    const finish = builder.onFinish.bind(builder);
+    builder.onFinish = (f) => {
+      e.builders.delete(builder);
+      finish(f);
+    };
+    return builder;
+  };
 
   const open = (info: ConnectionInfo): ConnEntry => {
     const existing = conns.get(info.connId);

@@ -49,9 +49,21 @@ export interface ExchangeHandler {
   onFinish(f: ExchangeFinish): void;
 }
 
+export interface OrphanContext {
+  conn: ConnectionInfo;
+  role: ConnRole;
+  response: ResponseHead;
+  responseStartNs: number;
+}
+
 export interface HttpObserver {
   /** A request head was seen; return a handler to follow it, or null to ignore its bodies. */
   onRequest(ctx: ExchangeContext): ExchangeHandler | null;
+  /**
+   * A final response arrived whose request was never seen (capture started mid-connection, or
+   * the request was lost). Optional; return a handler to follow it anyway, or null.
+   */
+  onOrphanResponse?(ctx: OrphanContext): ExchangeHandler | null;
 }
 
 export interface HttpConnCounters extends Http1Counters {
@@ -360,8 +372,13 @@ export class HttpConnection {
     }
     if (ex === null) {
       this.counters.unpairedResponses++;
-      this.respCur = null;
-      return;
+      const h = head.status >= 200 ? (this.observer.onOrphanResponse?.({ conn: this.info, role: this.role ?? 'client', response: head, responseStartNs: ts }) ?? null) : null;
+      if (h === null) {
+        this.respCur = null;
+        return;
+      }
+      ex = { handler: h, method: '', startNs: ts, requestDone: true, responseStarted: false, responseDone: false, decoder: null, finished: false };
+      this.queue.push(ex);
     }
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
       ex.handler?.onInterimResponse(head, ts);

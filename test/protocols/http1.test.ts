@@ -257,3 +257,38 @@ describe('joined mid-stream', () => {
     assert.equal((records as LlmCallRecord[])[0]!['gen_ai.response.model'], 'r2');
   });
 });
+
+describe('responses whose request was not captured', () => {
+  const anthropicStream = [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_o","model":"claude-x","usage":{"input_tokens":7,"output_tokens":1}}}\n\n',
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n',
+  ];
+  test('a stream whose request went by before capture started is followed from its payloads (partial)', () => {
+    const body = anthropicStream.join('');
+    const c = new Conv().in(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${body.length}\r\n\r\n`, 100);
+    let at = 110;
+    for (const ev of anthropicStream) c.in(ev, (at += 10));
+    // and the connection goes on with a normal exchange
+    c.out(chatReq('m2'), 200).in(jsonResp(chatBody('r2')), 210);
+    const r = run(c.close(300)).records as LlmCallRecord[];
+    assert.equal(r.length, 2);
+    const o = r[0]!;
+    assert.equal(o['gen_ai.provider.name'], 'anthropic');
+    assert.equal(o['gen_ai.response.model'], 'claude-x');
+    assert.equal(o['gen_ai.usage.output_tokens'], 2);
+    assert.equal(o.content_chunks, 1);
+    assert.equal(o.ttft_s, null, 'no request_end: no TTFT');
+    assert.equal(o.timestamps_ns.request_start, T + 100 * MS);
+    assert.ok(o.partial && o.partial_reasons.includes('request_not_seen'));
+    assert.equal(o['error.type'], null);
+    assert.equal(r[1]!['gen_ai.response.model'], 'r2');
+  });
+  test('a non-LLM event stream without its request gives no record', () => {
+    const body = 'data: {"price":1}\n\ndata: {"price":2}\n\n';
+    const c = new Conv().in(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 1);
+    const { records, stats } = run(c.close(5));
+    assert.equal(records.length, 0);
+    assert.equal(stats.http.unpairedResponses, 1);
+  });
+});
