@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { ROOT_CONTEXT, ValueType, trace, type Span } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValue, type AnyValueMap } from '@opentelemetry/api-logs';
-import { ExportResultCode, hrTime, millisToHrTime, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, millisToHrTime, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -28,7 +28,7 @@ import type { CallRecord } from '../llm/records.ts';
 import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { BoundedExportQueue, type BoundedQueueOptions, type QueueCounters } from './queue.ts';
-import { Attr, SEMCONV_SCHEMA_URL } from './semconv.ts';
+import { Attr, SEMCONV_SCHEMA_URL, type Attributes } from './semconv.ts';
 import { inboundRequestSpan, parentContext, recordSpan, spanTimes, type InboundRequest, type SpanOptions } from './spans.ts';
 import type { MetricStore } from './store.ts';
 
@@ -44,6 +44,8 @@ export interface OtlpOptions {
   /** 'records': one log record per call record (plus alerts); 'errors': failed calls and alerts; 'alerts'; 'none'. */
   logs?: 'records' | 'errors' | 'alerts' | 'none';
   metricIntervalMs?: number;
+  /** Metric temporality (default cumulative; some backends want delta). */
+  temporality?: 'cumulative' | 'delta';
   /** Per-export deadline, retries included (default 10 s). */
   timeoutMs?: number;
   queue?: BoundedQueueOptions;
@@ -78,55 +80,80 @@ export function checkOtlpEndpoint(endpoint: string): string | null {
 
 const toHr = (ms: number): [number, number] => millisToHrTime(ms);
 
-/** Exposes the MetricStore to an OTel MetricReader. */
+interface SeriesSnapshot {
+  value: number;
+  count: number;
+  buckets: Float64Array | null;
+}
+
+/**
+ * Exposes the MetricStore to an OTel MetricReader. Cumulative by default (the store's totals);
+ * with `delta`, each collection reports the change since the previous one (counters and
+ * histograms; gauges stay as they are). A delta whose export then fails is lost, as in the SDK.
+ */
 export class StoreMetricProducer implements MetricProducer {
+  private readonly last = new Map<string, Map<string, SeriesSnapshot>>();
+  private lastCollectMs: number;
+
   constructor(
     private readonly store: MetricStore,
     private readonly beforeCollect: () => void,
-  ) {}
+    private readonly temporality: 'cumulative' | 'delta' = 'cumulative',
+  ) {
+    this.lastCollectMs = store.startTimeMs;
+  }
 
   async collect(): Promise<CollectionResult> {
     this.beforeCollect();
-    const start = toHr(this.store.startTimeMs);
-    const end = hrTime();
+    const delta = this.temporality === 'delta';
+    const nowMs = Date.now();
+    const start = toHr(delta ? this.lastCollectMs : this.store.startTimeMs);
+    const end = millisToHrTime(nowMs);
+    this.lastCollectMs = nowMs;
+    const temporality = delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
     const metrics: MetricData[] = [];
     for (const fam of this.store.families.values()) {
       if (fam.series.size === 0) continue;
       const d = fam.def;
       const descriptor = { name: d.name, description: d.help, unit: d.unit, valueType: ValueType.DOUBLE };
-      const series = [...fam.series.values()];
+      if (d.kind === 'gauge') {
+        const dataPoints = [...fam.series.values()].map((s) => ({ startTime: end, endTime: end, attributes: s.attributes, value: s.value }));
+        metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
+        continue;
+      }
+      let prev = this.last.get(d.name);
+      if (delta && !prev) this.last.set(d.name, (prev = new Map()));
+      const points: Array<{ attributes: Attributes; value: number; count: number; buckets: number[]; min?: number; max?: number }> = [];
+      for (const [key, s] of fam.series) {
+        const p = prev?.get(key);
+        const buckets = s.buckets ? Array.from(s.buckets, (c, i) => c - (p?.buckets?.[i] ?? 0)) : [];
+        const point = { attributes: s.attributes, value: s.value - (p?.value ?? 0), count: s.count - (p?.count ?? 0), buckets };
+        if (prev) prev.set(key, { value: s.value, count: s.count, buckets: s.buckets ? Float64Array.from(s.buckets) : null });
+        // a delta series without news is left out; min/max only make sense cumulatively
+        if (delta && point.count === 0 && point.value === 0) continue;
+        points.push(!delta && s.count > 0 ? { ...point, min: s.min, max: s.max } : point);
+      }
+      if (!points.length) continue;
       if (d.kind === 'histogram') {
         const boundaries = [...(d.buckets ?? [])];
         metrics.push({
           descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          aggregationTemporality: temporality,
           dataPointType: DataPointType.HISTOGRAM,
-          dataPoints: series.map((s) => ({
+          dataPoints: points.map((p) => ({
             startTime: start,
             endTime: end,
-            attributes: s.attributes,
-            value: {
-              buckets: { boundaries, counts: Array.from(s.buckets ?? []) },
-              count: s.count,
-              sum: s.value,
-              ...(s.count > 0 ? { min: s.min, max: s.max } : {}),
-            },
+            attributes: p.attributes,
+            value: { buckets: { boundaries, counts: p.buckets }, count: p.count, sum: p.value, ...(p.min !== undefined ? { min: p.min, max: p.max } : {}) },
           })),
-        });
-      } else if (d.kind === 'counter') {
-        metrics.push({
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: true,
-          dataPoints: series.map((s) => ({ startTime: start, endTime: end, attributes: s.attributes, value: s.value })),
         });
       } else {
         metrics.push({
           descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.GAUGE,
-          dataPoints: series.map((s) => ({ startTime: end, endTime: end, attributes: s.attributes, value: s.value })),
+          aggregationTemporality: temporality,
+          dataPointType: DataPointType.SUM,
+          isMonotonic: true,
+          dataPoints: points.map((p) => ({ startTime: start, endTime: end, attributes: p.attributes, value: p.value })),
         });
       }
     }
@@ -257,7 +284,7 @@ export class OtlpExport {
         exporter: this.metricExporter,
         exportIntervalMillis: opts.metricIntervalMs ?? 15_000,
         exportTimeoutMillis: Math.min(opts.timeoutMs ?? 10_000, opts.metricIntervalMs ?? 15_000),
-        metricProducers: [new StoreMetricProducer(store, beforeCollect)],
+        metricProducers: [new StoreMetricProducer(store, beforeCollect, opts.temporality)],
       });
       // sdk-metrics pins its own copy of @opentelemetry/resources; the Resource shape is the same
       this.meterProvider = new MeterProvider({ resource: this.resource as never, readers: [reader] });

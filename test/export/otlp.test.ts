@@ -249,3 +249,28 @@ test('without traces, a call log still carries the application trace it was made
   assert.equal(rx.logs[0]!.attributes['llmslo.schema'], 'llmslo.llm_call/v1');
   await rx.close();
 });
+
+test('delta temporality: each export carries only what happened since the previous one', async () => {
+  const rx = await startReceiver();
+  const out = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, traces: false, logs: 'none', metricIntervalMs: 60_000, temporality: 'delta' } });
+  const first = client.slice(0, 10);
+  const second = client.slice(10, 14);
+  for (const r of first) out.onRecord(r);
+  await out.flush();
+  for (const r of second) out.onRecord(r);
+  await out.flush();
+  await out.flush(); // nothing new
+  await out.shutdown();
+  const counts = rx.metricExports.map((ex) => {
+    const d = ex.find((m) => m.name === 'gen_ai.client.operation.duration');
+    return d ? d.histogram.reduce((a, p) => a + p.count, 0) : 0;
+  });
+  const withDur = (rs: LlmCallRecord[]): number => rs.filter((r) => r.duration_s !== null).length;
+  assert.deepEqual(counts.slice(0, 3), [withDur(first), withDur(second), 0]);
+  const d = rx.metricExports[0]!.find((m) => m.name === 'gen_ai.client.operation.duration')!;
+  assert.equal(d.temporality, 1, 'DELTA');
+  for (const p of d.histogram) assert.equal(p.bucketCounts.reduce((a, b) => a + b, 0), p.count);
+  const calls = rx.metricExports[1]!.find((m) => m.name === 'llmslo.llm.calls')!;
+  assert.equal(calls.numbers.reduce((a, p) => a + p.value, 0), second.length);
+  await rx.close();
+});
