@@ -8,7 +8,9 @@ export function parseCommandArgs<T extends OptionSpec>(command: string, argv: st
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
   } catch (err) {
-    throw new CliError(`${command}: ${err instanceof Error ? err.message : String(err)}`, 2);
+    // Node's messages can span lines ("argument is ambiguous ... Did you forget ..."): keep one.
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
+    throw new CliError(`${command}: ${first}`, 2);
   }
 }
 
