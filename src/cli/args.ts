@@ -10,7 +10,8 @@ export function parseCommandArgs<T extends OptionSpec>(command: string, argv: st
   } catch (err) {
     // Node's messages can span lines ("argument is ambiguous ... Did you forget ..."): keep one.
     const first = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
-    throw new CliError(`${command}: ${first}`, 2);
+    const hint = first.includes('argument is ambiguous') ? " (values starting with '-' need --option=VALUE)" : '';
+    throw new CliError(`${command}: ${first}${hint}`, 2);
   }
 }
 
