@@ -9,7 +9,7 @@ import type { CallRecord } from '../llm/records.ts';
 import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { JsonlWriter, type JsonlStats, type JsonlWriterOptions } from './jsonl.ts';
 import { RecordMetrics, type CaptureStatsSnapshot, type RecordMetricsOptions } from './metrics.ts';
-import { LLMSLO_VERSION, OtlpExport, type OtlpOptions, type OtlpStats } from './otlp.ts';
+import { LLMSLO_VERSION, OtlpExport, checkOtlpEndpoint, type OtlpOptions, type OtlpStats } from './otlp.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { PrometheusBridge, startPrometheusServer, type PrometheusServer, type PrometheusServerOptions } from './prometheus.ts';
 import { Attr, Metrics, SEMCONV_VERSION } from './semconv.ts';
@@ -97,6 +97,9 @@ export class RetrievalShareTracker {
 }
 
 export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs> {
+  // bad options fail before anything is opened
+  const otlpProblem = config.otlp ? checkOtlpEndpoint(config.otlp.endpoint) : null;
+  if (otlpProblem) throw new Error(otlpProblem);
   const store = new MetricStore({ maxSeries: config.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES, maxLabelSets: config.maxLabelSets });
   const metrics = new RecordMetrics(store, config.metrics);
   const privacy = config.privacy ?? {};
