@@ -2,7 +2,7 @@
 // Memory is bounded: when the file or pipe falls behind by more than `maxBufferedBytes`, lines
 // are dropped and counted rather than queued. A write error stops the writer (counted, reported
 // once) instead of crashing the agent.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 
 export interface JsonlWriterOptions {
@@ -37,7 +37,15 @@ export class JsonlWriter {
       this.out = process.stdout;
       this.ownsStream = false;
     } else {
-      this.out = createWriteStream(opts.path, { flags: 'a' });
+      // open now so a bad path fails the command at start, with one line
+      let fd: number;
+      try {
+        fd = openSync(opts.path, 'a');
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new Error(`jsonl: cannot open ${opts.path}: ${e.code ?? e.message}`);
+      }
+      this.out = createWriteStream(opts.path, { fd });
       this.ownsStream = true;
     }
     this.maxBuffered = opts.maxBufferedBytes ?? 16 * 1024 * 1024;

@@ -117,14 +117,28 @@ test('a slow reader: lines past the buffer bound are dropped and counted', () =>
   assert.ok(s.bufferedBytes < 64 * 1024 + 4096, `buffered ${s.bufferedBytes}`);
 });
 
-test('a write error is reported once, then lines are counted as dropped', async () => {
+test('a bad path fails at start with one line', async () => {
+  assert.throws(() => new JsonlWriter({ path: '/nonexistent-dir/x.jsonl' }), /^Error: jsonl: cannot open \/nonexistent-dir\/x\.jsonl: ENOENT$/);
+  await assert.rejects(createOutputs({ prometheus: false, jsonl: { path: '/nonexistent-dir/x.jsonl' } }), /jsonl: cannot open/);
+});
+
+test('a write error (reader gone) is reported once, then lines are counted as dropped', async () => {
   const msgs: string[] = [];
-  const w = new JsonlWriter({ path: '/nonexistent-dir/x.jsonl', onError: (m) => msgs.push(m) });
-  await new Promise((r) => setTimeout(r, 50));
+  const broken = new Writable({
+    write: (_c, _e, cb) => {
+      const err = new Error('write EPIPE') as NodeJS.ErrnoException;
+      err.code = 'EPIPE';
+      cb(err);
+    },
+  });
+  const w = new JsonlWriter({ stream: broken, onError: (m) => msgs.push(m) });
+  w.write({ schema: 'x' });
+  await new Promise((r) => setImmediate(r));
   w.write({ schema: 'x' });
   w.write({ schema: 'x' });
   assert.equal(msgs.length, 1);
-  assert.match(msgs[0]!, /cannot write \/nonexistent-dir\/x\.jsonl: ENOENT/);
+  assert.match(msgs[0]!, /cannot write stream: reader went away/);
+  assert.equal(w.stats().written, 1);
   assert.equal(w.stats().dropped, 2);
   await w.close();
 });
