@@ -15,7 +15,9 @@ export type WallClock = (monoNs: number) => number;
  */
 export function recordClock(r: CallRecord, clock?: WallClock): WallClock {
   if (clock) return clock;
-  const anchorMs = Date.parse(r.time);
+  const parsed = Date.parse(r.time);
+  // a record without a usable time still gets a span, placed now
+  const anchorMs = Number.isFinite(parsed) ? parsed : Date.now();
   const anchorNs = r.timestamps_ns.request_start;
   return (ns) => anchorMs + (ns - anchorNs) / 1e6;
 }

@@ -274,3 +274,17 @@ test('delta temporality: each export carries only what happened since the previo
   assert.equal(calls.numbers.reduce((a, p) => a + p.value, 0), second.length);
   await rx.close();
 });
+
+test('span times: kernel timestamps relative to the record time; a bad time still gives a sane span', async () => {
+  const { spanTimes } = await import('../../src/export/spans.ts');
+  const t = spanTimes(traced);
+  const k = traced.timestamps_ns;
+  assert.equal(t.startMs, Date.parse(traced.time));
+  assert.ok(Math.abs(t.endMs - t.startMs - (k.response_end! - k.request_start) / 1e6) < 1e-3, "within 1 µs (float ms at epoch scale)");
+  assert.deepEqual(t.events.map((e) => e.name), ['llmslo.request_end', 'llmslo.response_start', 'llmslo.first_chunk', 'llmslo.first_token']);
+  const bad = spanTimes({ ...traced, time: 'not a time' });
+  assert.ok(Number.isFinite(bad.startMs) && bad.endMs >= bad.startMs);
+  // an explicit clock (the call pipeline's) takes precedence
+  const clocked = spanTimes(traced, (ns) => ns / 1e6);
+  assert.equal(clocked.startMs, k.request_start / 1e6);
+});
