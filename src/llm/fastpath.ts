@@ -35,6 +35,8 @@ export function readJsonString(s: string, start: number): { text: string; end: n
 
 const OAI_DELTA = '"delta":{"content":"';
 const CHOICE0 = '"choices":[{"index":0,';
+const AZURE_PREFIX = '{"choices":[{"content_filter_results":';
+const AZURE_AFTER = ',"finish_reason":null,"index":0,';
 
 /** OpenAI-style chat chunk with one choice whose delta is exactly {"content":"<non-empty>"}. */
 export function fastOpenAiContent(data: string): string | null {
@@ -45,9 +47,18 @@ export function fastOpenAiContent(data: string): string | null {
   if (data.charCodeAt(start) === 34) return null; // empty content: let the full path decide
   const str = readJsonString(data, start);
   if (str === null || data.charCodeAt(str.end) !== 125) return null; // delta must end here
-  // Before the delta there must be exactly the first choice's opening; the fields the full path
+  if (!data.startsWith(CHOICE0, i - CHOICE0.length)) {
+    // Azure OpenAI sorts keys: {"choices":[{"content_filter_results":{…},"delta":{…},
+    // "finish_reason":null,"index":0,…}],…}: the choice's own fields follow the delta.
+    if (!data.startsWith(AZURE_PREFIX) || !data.startsWith(AZURE_AFTER, str.end + 1)) return null;
+    const rest = str.end + 1 + AZURE_AFTER.length;
+    if (data.indexOf('"index":', rest) >= 0 || data.indexOf('"error"', rest) >= 0) return null;
+    const u = data.indexOf('"usage":', rest);
+    if (u >= 0 && !data.startsWith('null', u + 8)) return null;
+    return str.text;
+  }
+  // Before the delta there is exactly the first choice's opening; the fields the full path
   // acts on (finish_reason, usage, error, more choices, llama.cpp timings) can then only follow.
-  if (!data.startsWith(CHOICE0, i - CHOICE0.length)) return null;
   const fin = data.indexOf('"finish_reason":', str.end);
   if (fin < 0 || !data.startsWith('null', fin + 16)) return null;
   const u = data.indexOf('"usage":', str.end);
