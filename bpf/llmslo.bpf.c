@@ -891,17 +891,18 @@ static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_pt
 			struct pending_bind pb = { .ssl = a.ssl, .ts = now };
 			bpf_map_update_elem(&pending_write_bind, &pid_tgid, &pb, BPF_ANY);
 		}
-		/* Node's SSL_write fails (-1, want-read) while the handshake is still running and
-		 * is retried later with the same bytes, and no syscall nests inside it (memory BIO):
-		 * only its return value says whether the bytes were taken, so writes to Node targets
-		 * are finished by ssl_write_return. */
 	}
 	bpf_map_update_elem(&active_ssl, &pid_tgid, &a, BPF_ANY);
 	return 0;
 }
 
-/* Node targets only: SSL_write/SSL_write_ex return (see ssl_entry). */
-static __always_inline int handle_ssl_write_return(struct pt_regs *ctx, bool ex)
+/*
+ * Return of SSL_read/SSL_write and their _ex forms: the call's result says how many bytes moved
+ * (SSL_*: the int return value; _ex: 1 = success, count in *readbytes / *written). Reads are
+ * stamped with the return time (bytes available to the caller), writes with the entry time
+ * (bytes handed to the TLS layer).
+ */
+static __always_inline int handle_ssl_return(struct pt_regs *ctx, bool write, bool ex)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_args *ap = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
@@ -910,9 +911,10 @@ static __always_inline int handle_ssl_write_return(struct pt_regs *ctx, bool ex)
 	stat_add(LLMSLO_STAT_SSL_RET_HITS, 1);
 	struct ssl_args a = *ap;
 	bpf_map_delete_elem(&active_ssl, &pid_tgid);
-	if (a.sys != LLMSLO_SYS_SSL_WRITE && a.sys != LLMSLO_SYS_SSL_WRITE_EX)
+	bool is_write = a.sys == LLMSLO_SYS_SSL_WRITE || a.sys == LLMSLO_SYS_SSL_WRITE_EX;
+	if (is_write != write)
 		return 0;
-	int rc = (int)PT_REGS_RC(ctx);
+	int rc = (int)PT_REGS_RC(ctx); /* int, not long: -1 must stay negative */
 	__u64 n = 0;
 	if (ex) {
 		if (rc != 1 || !a.len_ptr || bpf_probe_read_user(&n, sizeof(n), (void *)a.len_ptr))
@@ -922,36 +924,8 @@ static __always_inline int handle_ssl_write_return(struct pt_regs *ctx, bool ex)
 			return 0;
 		n = rc;
 	}
-	/* Timestamp: the entry time, when the bytes were handed to the TLS layer. */
-	emit_tls_data(ctx, a.ts, pid_tgid >> 32, a.ssl, a.buf, (__u32)n, LLMSLO_DIR_EGRESS, a.source, a.sys);
-	return 0;
-}
-
-static __always_inline int handle_ssl_read_return(struct pt_regs *ctx, bool ex)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ssl_args *ap = bpf_map_lookup_elem(&active_ssl, &pid_tgid);
-	if (!ap)
-		return 0;
-	stat_add(LLMSLO_STAT_SSL_RET_HITS, 1);
-	struct ssl_args a = *ap;
-	bpf_map_delete_elem(&active_ssl, &pid_tgid);
-	if (a.sys != LLMSLO_SYS_SSL_READ && a.sys != LLMSLO_SYS_SSL_READ_EX)
-		return 0;
-	int rc = (int)PT_REGS_RC(ctx); /* int, not long: -1 must stay negative */
-	__u64 n = 0;
-	if (ex) {
-		if (rc != 1 || !a.len_ptr)
-			return 0;
-		if (bpf_probe_read_user(&n, sizeof(n), (void *)a.len_ptr))
-			return 0;
-	} else {
-		if (rc <= 0)
-			return 0;
-		n = rc;
-	}
-	emit_tls_data(ctx, bpf_ktime_get_ns(), pid_tgid >> 32, a.ssl, a.buf, (__u32)n, LLMSLO_DIR_INGRESS,
-		      a.source, a.sys);
+	emit_tls_data(ctx, write ? a.ts : bpf_ktime_get_ns(), pid_tgid >> 32, a.ssl, a.buf, (__u32)n,
+		      write ? LLMSLO_DIR_EGRESS : LLMSLO_DIR_INGRESS, a.source, a.sys);
 	return 0;
 }
 
@@ -962,10 +936,10 @@ SEC("uprobe")
 int ssl_write_ex_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_WRITE_EX, PT_REGS_PARM4(ctx)); }
 
 SEC("uretprobe")
-int ssl_write_return(struct pt_regs *ctx) { return handle_ssl_write_return(ctx, false); }
+int ssl_write_return(struct pt_regs *ctx) { return handle_ssl_return(ctx, true, false); }
 
 SEC("uretprobe")
-int ssl_write_ex_return(struct pt_regs *ctx) { return handle_ssl_write_return(ctx, true); }
+int ssl_write_ex_return(struct pt_regs *ctx) { return handle_ssl_return(ctx, true, true); }
 
 SEC("uprobe")
 int ssl_read_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_READ, 0); }
@@ -974,10 +948,10 @@ SEC("uprobe")
 int ssl_read_ex_entry(struct pt_regs *ctx) { return ssl_entry(ctx, LLMSLO_SYS_SSL_READ_EX, PT_REGS_PARM4(ctx)); }
 
 SEC("uretprobe")
-int ssl_read_return(struct pt_regs *ctx) { return handle_ssl_read_return(ctx, false); }
+int ssl_read_return(struct pt_regs *ctx) { return handle_ssl_return(ctx, false, false); }
 
 SEC("uretprobe")
-int ssl_read_ex_return(struct pt_regs *ctx) { return handle_ssl_read_return(ctx, true); }
+int ssl_read_ex_return(struct pt_regs *ctx) { return handle_ssl_return(ctx, false, true); }
 
 /* ---------------------------------------------------------------- TCP lifecycle */
 

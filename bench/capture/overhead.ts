@@ -11,7 +11,7 @@
 // usage: node --import tsx bench/capture/overhead.ts [--requests N] [--chunks N] [--conc N] [--rounds N] [--mode plain|tls|both]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LiveCapture } from '../../src/capture/live.ts';
@@ -218,7 +218,8 @@ async function main(): Promise<void> {
   }
   const dir = resolve(here, '../results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'capture-overhead.json'), JSON.stringify({ when: new Date().toISOString(), results }, null, 2));
+  // The machine's load during the run: figures from a busy machine are pessimistic.
+  writeFileSync(join(dir, 'capture-overhead.json'), JSON.stringify({ when: new Date().toISOString(), loadavg: loadavg(), cpus: cpus().length, results }, null, 2));
 }
 
 await main();
