@@ -27,12 +27,15 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     mode: { type: 'string', default: 'both' },
     floor: { type: 'string' },
+    // Open loop: offered chunks/s (requests/s = rate / chunks). 0 = closed loop, as fast as possible.
+    rate: { type: 'string', default: '0' },
   },
 });
 const REQUESTS = Number(values.requests);
 const CHUNKS = Number(values.chunks);
 const CONC = Number(values.conc);
 const ROUNDS = Number(values.rounds);
+const RATE = Number(values.rate);
 const CLK_TCK = 100;
 
 function cpuSecondsOf(pid: number): number {
@@ -88,7 +91,7 @@ async function phase(tls: boolean, server: { child: ChildProcess; port: number }
   const agentBefore = process.cpuUsage();
   const serverCpu0 = cpuSecondsOf(server.child.pid!);
   const t0 = process.hrtime.bigint();
-  const client = spawn(process.execPath, [join(here, 'stream-client.mjs'), String(server.port), String(REQUESTS), String(CONC), ...(tls ? ['--tls'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const client = spawn(process.execPath, [join(here, 'stream-client.mjs'), String(server.port), String(REQUESTS), String(RATE ? Math.max(CONC, 32) : CONC), ...(tls ? ['--tls'] : []), ...(RATE ? ['--rate', String(RATE / CHUNKS)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   client.stdout!.on('data', (d) => (out += d));
   let clientCpu = 0;
@@ -159,6 +162,7 @@ async function runMode(tls: boolean, certDir: string, floorHitUs: number | null)
     const hits = mean(on.map((p) => p.sslHitsPerChunk));
     const summary = {
       mode: tls ? 'tls' : 'plain',
+      offered_chunks_per_s: RATE || 'max (closed loop)',
       chunks_per_phase: REQUESTS * CHUNKS,
       rounds: ROUNDS,
       chunks_per_s_without: Math.round(offRate),
@@ -219,7 +223,7 @@ async function main(): Promise<void> {
   const dir = resolve(here, '../results');
   mkdirSync(dir, { recursive: true });
   // The machine's load during the run: figures from a busy machine are pessimistic.
-  writeFileSync(join(dir, 'capture-overhead.json'), JSON.stringify({ when: new Date().toISOString(), loadavg: loadavg(), cpus: cpus().length, results }, null, 2));
+  writeFileSync(join(dir, RATE ? `capture-overhead-rate${RATE}.json` : 'capture-overhead.json'), JSON.stringify({ when: new Date().toISOString(), loadavg: loadavg(), cpus: cpus().length, results }, null, 2));
 }
 
 await main();
