@@ -195,6 +195,11 @@ struct data_scratch {
 	 * bytes waiting in payload[]. Several iovecs share one record until it holds a full chunk. */
 	__u32 rec_off;
 	__u32 fill;
+	/* Set while a message is being built. Uprobe programs run with migration disabled but may
+	 * be preempted on PREEMPT kernels, and a syscall program on the same CPU would then reuse
+	 * this slot mid-message: the newcomer drops its record (counted) instead. */
+	__u32 busy;
+	__u32 _pad;
 	struct llmslo_data_event ev; /* its flexible payload[] aliases the array below (GNU C) */
 	/* Twice the chunk: with fill < CHUNK and a copy of at most CHUNK - fill bytes, the
 	 * verifier can prove payload + fill + n stays inside the value without knowing the sum. */
@@ -479,6 +484,7 @@ static __always_inline void flush_data(bool truncated)
 	}
 	if (s->fill || (s->ev.flags & (LLMSLO_DF_TRUNCATED | LLMSLO_DF_READ_FAULT)) || s->rec_off == 0)
 		ship_record(s);
+	s->busy = 0; /* every message ends here */
 }
 
 /* Fill the data event template in the per-CPU scratch slot. */
@@ -490,6 +496,11 @@ static __always_inline struct data_scratch *data_template(__u64 ts, struct sock 
 	struct data_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return NULL;
+	if (s->busy) {
+		stat_add(LLMSLO_STAT_SCRATCH_BUSY, 1);
+		return NULL;
+	}
+	s->busy = 1;
 	fill_hdr(&s->ev.hdr, LLMSLO_EV_DATA, sizeof(struct llmslo_data_event), ts);
 	s->ev.conn_id = c ? c->id : 0;
 	s->ev.ssl_ptr = ssl;

@@ -176,6 +176,7 @@ enum llmslo_stat {
 	LLMSLO_STAT_SSL_RET_HITS,        /* uretprobe hits */
 	LLMSLO_STAT_SOCK_CALLS,          /* syscalls on inet sockets seen */
 	LLMSLO_STAT_DATA_EVENTS,         /* data records emitted */
+	LLMSLO_STAT_SCRATCH_BUSY,        /* messages dropped: per-CPU builder in use (preemption) */
 	LLMSLO_STAT_MAX,
 };
 

@@ -42,6 +42,7 @@ export const KernelStatNames = [
   'ssl_ret_hits',
   'sock_calls',
   'data_events',
+  'scratch_busy',
 ] as const;
 
 export const TcpStateName: Record<number, string> = {
