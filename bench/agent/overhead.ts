@@ -1,0 +1,162 @@
+// Agent overhead benchmark (issue #5): the same workload — the official openai SDK streaming
+// chat completions from the simulator at 200 concurrent streams — without and with the agent
+// (`llmslo run`, real eBPF, Prometheus endpoint on), alternating in one run. Reports the
+// client-observed TTFT and throughput ratio, the agent's CPU per 1,000 chunks/s, its peak RSS,
+// kernel BPF time per chunk against the probe floor, events/s and lost events.
+// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const here = import.meta.dirname;
+const cli = resolve(here, '../../bin/llmslo.js');
+const { values } = parseArgs({
+  options: {
+    streams: { type: 'string', default: '200' },
+    count: { type: 'string', default: '1200' },
+    rounds: { type: 'string', default: '2' },
+    tls: { type: 'boolean', default: false },
+  },
+});
+const STREAMS = Number(values.streams);
+const COUNT = Number(values.count);
+const ROUNDS = Number(values.rounds);
+const dir = mkdtempSync(join(tmpdir(), 'llmslo-agent-overhead-'));
+const CLK_TCK = 100;
+
+function start(args: string[], ready: RegExp, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    const on = (d: Buffer) => {
+      buf += d;
+      const m = ready.exec(buf);
+      if (m) res({ child, match: m });
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.on('exit', (c) => rej(new Error(`${args.join(' ')} exited ${c}: ${buf}`)));
+  });
+}
+
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+interface Phase {
+  agent: boolean;
+  seconds: number;
+  callsPerSec: number;
+  chunksPerSec: number;
+  ttftP50Ms: number;
+  ttftP95Ms: number;
+  errors: number;
+}
+
+async function runLoad(url: string, caArgs: string[], tag: string): Promise<Phase & { chunks: number }> {
+  const out = join(dir, `client-${tag}.jsonl`);
+  const t0 = Date.now();
+  await new Promise<void>((res, rej) => {
+    const c = spawn(process.execPath, [cli, 'load', '--quiet', '--url', url, '--runner', 'openai', '--api', 'chat', '--concurrency', String(STREAMS), '--count', String(COUNT), '--max-tokens', '48', '--out', out, ...caArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`load exited ${code}`))));
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; start: { mono_ns: number }; first_token: { mono_ns: number } | null; content_chunks: number | null });
+  const ttft = recs.filter((r) => r.ok && r.first_token).map((r) => (r.first_token!.mono_ns - r.start.mono_ns) / 1e6);
+  const chunks = recs.reduce((a, r) => a + (r.content_chunks ?? 0), 0);
+  return { agent: false, seconds, callsPerSec: recs.length / seconds, chunksPerSec: chunks / seconds, ttftP50Ms: pct(ttft, 0.5), ttftP95Ms: pct(ttft, 0.95), errors: recs.filter((r) => !r.ok).length, chunks };
+}
+
+async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(url)).text();
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return m;
+}
+
+function sum(m: Map<string, number>, prefix: string): number {
+  let s = 0;
+  for (const [k, v] of m) if (k.startsWith(prefix)) s += v;
+  return s;
+}
+
+async function main(): Promise<void> {
+  const caFile = join(dir, 'ca.pem');
+  const sim = await start(['sim', 'provider', '--port', '0', ...(values.tls ? ['--tls', '--ca-out', caFile] : [])], /listening on (\S+)/);
+  const url = sim.match[1];
+  const caArgs = values.tls ? ['--ca', caFile] : [];
+  const without: Phase[] = [];
+  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number | null }> = [];
+  try {
+    await runLoad(url, caArgs, 'warmup');
+    for (let r = 0; r < ROUNDS; r++) {
+      without.push(await runLoad(url, caArgs, `without-${r}`));
+      const agent = await start(['run'], /metrics at (\S+?)[;\s]/, { LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' });
+      const metricsUrl = agent.match[1];
+      await new Promise((res) => setTimeout(res, 1500));
+      const m0 = await scrape(metricsUrl);
+      const cpu0 = procCpuSeconds(agent.child.pid!);
+      const p = await runLoad(url, caArgs, `with-${r}`);
+      await new Promise((res) => setTimeout(res, 500));
+      const cpu = procCpuSeconds(agent.child.pid!) - cpu0;
+      const m1 = await scrape(metricsUrl);
+      const rss = peakRssMb(agent.child.pid!);
+      agent.child.kill('SIGTERM');
+      await new Promise((res) => agent.child.on('exit', res));
+      const events = sum(m1, 'llmslo_capture_events_total') - sum(m0, 'llmslo_capture_events_total');
+      const lost = sum(m1, 'llmslo_capture_lost_events_total{llmslo_reason="ringbuf_drops"') - sum(m0, 'llmslo_capture_lost_events_total{llmslo_reason="ringbuf_drops"');
+      const agentCpuPct = (100 * cpu) / p.seconds;
+      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: null });
+    }
+  } finally {
+    sim.child.kill('SIGTERM');
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const summary = {
+    when: new Date().toISOString(),
+    loadavg: loadavg(),
+    scheme: values.tls ? 'https' : 'http',
+    streams: STREAMS,
+    calls_per_phase: COUNT,
+    chunks_per_s_without: Math.round(mean(without.map((p) => p.chunksPerSec))),
+    chunks_per_s_with: Math.round(mean(withAgent.map((p) => p.chunksPerSec))),
+    throughput_ratio: +(mean(withAgent.map((p) => p.chunksPerSec)) / mean(without.map((p) => p.chunksPerSec))).toFixed(3),
+    ttft_p50_ms_without: +mean(without.map((p) => p.ttftP50Ms)).toFixed(1),
+    ttft_p50_ms_with: +mean(withAgent.map((p) => p.ttftP50Ms)).toFixed(1),
+    ttft_p95_ms_without: +mean(without.map((p) => p.ttftP95Ms)).toFixed(1),
+    ttft_p95_ms_with: +mean(withAgent.map((p) => p.ttftP95Ms)).toFixed(1),
+    agent_cpu_pct_of_one_core: +mean(withAgent.map((p) => p.agentCpuPct)).toFixed(1),
+    agent_cpu_pct_per_1000_chunks_per_s: +mean(withAgent.map((p) => p.agentCpuPer1kChunksPct)).toFixed(2),
+    agent_peak_rss_mb: +Math.max(...withAgent.map((p) => p.peakRssMb)).toFixed(0),
+    events_per_s: Math.round(mean(withAgent.map((p) => p.eventsPerSec))),
+    lost_events: withAgent.reduce((a, p) => a + p.lost, 0),
+    client_errors: [...without, ...withAgent].reduce((a, p) => a + p.errors, 0),
+    phases: { without, with: withAgent },
+  };
+  const { phases, ...flat } = summary;
+  void phases;
+  console.log(JSON.stringify(flat, null, 2));
+  const out = resolve(here, '../results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, `agent-overhead-${summary.scheme}.json`), JSON.stringify(summary, null, 2));
+}
+
+await main();
