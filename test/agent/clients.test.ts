@@ -1,0 +1,95 @@
+// The agent end to end with every real client (official openai and @anthropic-ai/sdk packages,
+// Python, curl) over TLS and plaintext, with a rate-limit fault (real eBPF, as root): JSONL and
+// the Prometheus endpoint carry the calls with the right labels, counts and error classes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inCI, run, startPeer } from '../helpers/ebpf.ts';
+
+const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
+
+function addFault(url: string, ca: Buffer | undefined, body: object): Promise<void> {
+  return new Promise((res, rej) => {
+    const u = new URL('/_sim/faults', url);
+    const opts = { method: 'POST', ca, headers: { 'content-type': 'application/json' } };
+    const done = (r: IncomingMessage) => {
+      r.resume();
+      r.on('end', () => res());
+    };
+    const req = u.protocol === 'https:' ? httpsRequest(u, opts, done) : httpRequest(u, opts, done);
+    req.on('error', rej);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test('agent with openai, anthropic, Python and curl over TLS and plaintext', { timeout: 300_000 }, async (t) => {
+  if (process.getuid?.() !== 0) {
+    if (inCI) throw new Error('CI runs as root: this test must not skip');
+    t.skip('needs root for eBPF');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'llmslo-clients-'));
+  const jsonl = join(dir, 'calls.jsonl');
+  const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
+  const caFile = join(dir, 'ca.pem');
+  const tlsSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile], /listening on (\S+)/, env);
+  const plainSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
+  let agent: ChildProcess | null = null;
+  try {
+    let stderr = '';
+    agent = await new Promise<ChildProcess>((res, rej) => {
+      const a = spawn(process.execPath, [cli, 'run', '--jsonl', jsonl], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      a.stderr!.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('agent running')) res(a);
+      });
+      a.on('exit', (c) => rej(new Error(`agent exited ${c}: ${stderr}`)));
+    });
+    const metricsUrl = /metrics at (\S+?);/.exec(stderr)![1];
+    await new Promise((r) => setTimeout(r, 1000)); // TLS targets of the simulators attached
+    const ca = readFileSync(caFile);
+    const truths: Array<{ file: string; port: number; runner: string }> = [];
+    for (const [url, extra] of [[tlsSim.match[1], ['--ca', caFile]], [plainSim.match[1], []]] as const) {
+      // Every 5th call is rate limited.
+      await addFault(url, url.startsWith('https') ? ca : undefined, { fault: 'rate_limited', rate: 0.2 });
+      for (const [runner, api] of [['openai', 'chat'], ['anthropic', 'messages'], ['python', 'chat'], ['curl', 'chat']] as const) {
+        const file = join(dir, `${runner}-${url.startsWith('https') ? 'tls' : 'plain'}.jsonl`);
+        truths.push({ file, port: Number(new URL(url).port), runner });
+        const ran = await run(process.execPath, [cli, 'load', '--url', url, '--runner', runner, '--api', api, '--count', '5', '--concurrency', '1', '--max-tokens', '8', '--quiet', '--out', file, ...extra], { env, timeoutMs: 90_000 });
+        assert.equal(ran.code, 0, `${runner}: ${ran.stderr}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const metrics = await (await fetch(metricsUrl)).text();
+    agent.kill('SIGTERM');
+    await new Promise((r) => agent!.on('exit', r));
+    agent = null;
+    const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    let limited = 0;
+    for (const tr of truths) {
+      for (const c of readFileSync(tr.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { request_id: string; status: number })) {
+        const rec = recs.find((r) => r.provider_request_id === c.request_id && r['server.port'] === tr.port && r.observed_side === 'client');
+        assert.ok(rec, `${tr.runner} call ${c.request_id} on port ${tr.port} recorded`);
+        assert.equal(rec['http.response.status_code'], c.status, `${tr.runner} status`);
+        assert.equal(rec.capture, tr.port === Number(new URL(tlsSim.match[1]).port) ? 'tls' : 'plain');
+        assert.equal(rec['error.type'], c.status === 429 ? 'rate_limited' : null, `${tr.runner} error class`);
+        if (c.status === 429) limited++;
+        assert.equal(rec['gen_ai.provider.name'], tr.runner === 'anthropic' ? 'anthropic' : 'openai_compatible');
+      }
+    }
+    assert.ok(limited > 0, 'the fault hit some calls');
+    // Prometheus: the anthropic calls under their provider label, and the rate-limited ones by class.
+    assert.match(metrics, /gen_ai_client_operation_duration_seconds_count\{[^}]*gen_ai_provider_name="anthropic"[^}]*\} \d+/);
+    assert.match(metrics, /error_type="rate_limited"/);
+  } finally {
+    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    tlsSim.child.kill('SIGTERM');
+    plainSim.child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
