@@ -15,6 +15,8 @@ export interface AgentOptions {
   log?: (msg: string) => void;
   /** Kubernetes enrichment seam (a later capability); null = container ids only. */
   pods?: PodResolver | null;
+  /** Every enriched record, after the outputs got it (the demo's live view). */
+  onRecord?: (rec: CallRecord) => void;
 }
 
 /** Container and process facts added to every record (the Kubernetes seam fills pod fields). */
@@ -43,6 +45,13 @@ export class Agent {
 
   get prometheusUrl(): string | null {
     return this.outputs?.prometheusUrl ?? null;
+  }
+
+  /** Capture health for displays: kernel records, lost records, undecodable records. */
+  captureHealth(): { records: number; lost: number; undecodable: number } | null {
+    if (!this.capture || !this.pipeline) return null;
+    const s = this.capture.stats();
+    return { records: s.records, lost: s.kernelByName.ringbuf_drops, undecodable: this.pipeline.decoder.badRecords };
   }
 
   /** Loads probes and starts every output. Throws with a one-line reason when it cannot. */
@@ -107,6 +116,7 @@ export class Agent {
     const enriched = Object.assign(rec, this.enrich(rec.process.pid));
     this.outputs?.onRecord(enriched);
     this.slo?.observe(enriched);
+    this.opts.onRecord?.(enriched);
   }
 
   private enrich(pid: number): Enrichment {
