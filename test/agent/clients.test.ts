@@ -3,15 +3,14 @@
 // the Prometheus endpoint carry the calls with the right labels, counts and error classes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { inCI, run, startPeer } from '../helpers/ebpf.ts';
+import { join } from 'node:path';
+import { run, startPeer } from '../helpers/ebpf.ts';
+import { cli, requireRoot, startAgent, type RunningAgent } from '../helpers/agent.ts';
 
-const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
 
 function addFault(url: string, ca: Buffer | undefined, body: object): Promise<void> {
   return new Promise((res, rej) => {
@@ -28,29 +27,17 @@ function addFault(url: string, ca: Buffer | undefined, body: object): Promise<vo
 }
 
 test('agent with openai, anthropic, Python and curl over TLS and plaintext', { timeout: 300_000 }, async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (inCI) throw new Error('CI runs as root: this test must not skip');
-    t.skip('needs root for eBPF');
-    return;
-  }
+  if (!requireRoot(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-clients-'));
   const jsonl = join(dir, 'calls.jsonl');
   const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
   const caFile = join(dir, 'ca.pem');
   const tlsSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile], /listening on (\S+)/, env);
   const plainSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
-  let agent: ChildProcess | null = null;
+  let agent: RunningAgent | null = null;
   try {
-    let stderr = '';
-    agent = await new Promise<ChildProcess>((res, rej) => {
-      const a = spawn(process.execPath, [cli, 'run', '--jsonl', jsonl], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      a.stderr!.on('data', (d) => {
-        stderr += d;
-        if (stderr.includes('agent running')) res(a);
-      });
-      a.on('exit', (c) => rej(new Error(`agent exited ${c}: ${stderr}`)));
-    });
-    const metricsUrl = /metrics at (\S+?);/.exec(stderr)![1];
+    agent = await startAgent(['--jsonl', jsonl], env);
+    const metricsUrl = /metrics at (\S+?);/.exec(agent.stderr())![1];
     await new Promise((r) => setTimeout(r, 1000)); // TLS targets of the simulators attached
     const ca = readFileSync(caFile);
     const truths: Array<{ file: string; port: number; runner: string }> = [];
@@ -66,8 +53,7 @@ test('agent with openai, anthropic, Python and curl over TLS and plaintext', { t
     }
     await new Promise((r) => setTimeout(r, 1000));
     const metrics = await (await fetch(metricsUrl)).text();
-    agent.kill('SIGTERM');
-    await new Promise((r) => agent!.on('exit', r));
+    assert.equal(await agent.stop(), 0);
     agent = null;
     const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     let limited = 0;
@@ -87,7 +73,7 @@ test('agent with openai, anthropic, Python and curl over TLS and plaintext', { t
     assert.match(metrics, /gen_ai_client_operation_duration_seconds_count\{[^}]*gen_ai_provider_name="anthropic"[^}]*\} \d+/);
     assert.match(metrics, /error_type="rate_limited"/);
   } finally {
-    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    if (agent && agent.child.exitCode === null) agent.child.kill('SIGKILL');
     tlsSim.child.kill('SIGTERM');
     plainSim.child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

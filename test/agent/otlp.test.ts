@@ -3,21 +3,16 @@
 // caller's span, received as protobuf by a receiver in this test, with metrics and logs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { inCI, run, startPeer } from '../helpers/ebpf.ts';
+import { join } from 'node:path';
+import { run, startPeer } from '../helpers/ebpf.ts';
+import { cli, requireRoot, startAgent, type RunningAgent } from '../helpers/agent.ts';
 import { startReceiver } from '../export/otlp_receiver.ts';
 
-const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
 
 test('agent exports CLIENT spans joining the caller trace, metrics and logs over OTLP', { timeout: 240_000 }, async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (inCI) throw new Error('CI runs as root: this test must not skip');
-    t.skip('needs root for eBPF');
-    return;
-  }
+  if (!requireRoot(t)) return;
   const receiver = await startReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-otlp-'));
   const env = {
@@ -27,26 +22,15 @@ test('agent exports CLIENT spans joining the caller trace, metrics and logs over
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     LLMSLO_OUTPUTS__OTLP__EXPORT_INTERVAL_S: '1',
   };
-  let agent: ChildProcess | null = null;
+  let agent: RunningAgent | null = null;
   const sim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
   try {
-    agent = await new Promise<ChildProcess>((res, rej) => {
-      const a = spawn(process.execPath, [cli, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      a.stderr!.on('data', (d) => {
-        err += d;
-        if (err.includes('agent running')) res(a);
-      });
-      a.on('exit', (c) => rej(new Error(`agent exited ${c}: ${err}`)));
-    });
+    agent = await startAgent([], env);
     const truth = join(dir, 'client.jsonl');
     const ran = await run(process.execPath, [cli, 'load', '--url', sim.match[1], '--runner', 'openai', '--count', '3', '--concurrency', '1', '--max-tokens', '16', '--traceparent', '--quiet', '--out', truth], { env, timeoutMs: 90_000 });
     assert.equal(ran.code, 0, ran.stderr);
     const sent = readFileSync(truth, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { traceparent: string; request_id: string });
-    const exitCode = await new Promise<number | null>((r) => {
-      agent!.on('exit', (c) => r(c));
-      agent!.kill('SIGTERM'); // shutdown flushes every exporter
-    });
+    const exitCode = await agent.stop(); // shutdown flushes every exporter
     agent = null;
     assert.equal(exitCode, 0);
     for (const s of sent) {
@@ -62,7 +46,7 @@ test('agent exports CLIENT spans joining the caller trace, metrics and logs over
     assert.ok(names.has('gen_ai.client.operation.duration'), `metrics: ${[...names].join(', ')}`);
     assert.ok(receiver.logs.length >= 3, 'one log record per call');
   } finally {
-    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    if (agent && agent.child.exitCode === null) agent.child.kill('SIGKILL');
     sim.child.kill('SIGTERM');
     await receiver.close();
     rmSync(dir, { recursive: true, force: true });

@@ -3,39 +3,21 @@
 // stops cleanly on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { inCI, run, startPeer } from '../helpers/ebpf.ts';
+import { join } from 'node:path';
+import { run, startPeer } from '../helpers/ebpf.ts';
+import { cli, requireRoot, startAgent } from '../helpers/agent.ts';
 
-const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
 
 test('llmslo run: Prometheus and JSONL carry the captured calls', { timeout: 180_000 }, async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (inCI) throw new Error('CI runs as root: this test must not skip');
-    t.skip('needs root for eBPF');
-    return;
-  }
+  if (!requireRoot(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-run-'));
   const jsonl = join(dir, 'calls.jsonl');
   const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
-  const agent = spawn(process.execPath, [cli, 'run', '--jsonl', jsonl], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  agent.stderr!.on('data', (d) => (stderr += d));
+  const agent = await startAgent(['--jsonl', jsonl], env);
   try {
-    const metricsUrl = await new Promise<string>((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`agent did not start: ${stderr}`)), 60_000);
-      const check = () => {
-        const m = /metrics at (\S+?);?\s/.exec(stderr) ?? /metrics at (\S+)$/m.exec(stderr);
-        if (m) {
-          clearTimeout(timer);
-          res(m[1].replace(/;$/, ''));
-        }
-      };
-      agent.stderr!.on('data', check);
-      agent.on('exit', (c) => rej(new Error(`agent exited ${c}: ${stderr}`)));
-    });
+    const metricsUrl = /metrics at (\S+?);/.exec(agent.stderr())![1];
     const sim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
     try {
       const truth = join(dir, 'client.jsonl');
@@ -51,9 +33,7 @@ test('llmslo run: Prometheus and JSONL carry the captured calls', { timeout: 180
         await new Promise((r) => setTimeout(r, 200));
       }
       assert.match(text, /gen_ai_client_operation_duration_seconds_count\{[^}]*gen_ai_operation_name="chat"[^}]*gen_ai_request_model="gpt-4o-mini"[^}]*\} [4-9]/);
-      agent.kill('SIGTERM');
-      const code = await new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
-      assert.equal(code, 0, stderr);
+      assert.equal(await agent.stop(), 0, agent.stderr());
       const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       for (const id of ids) {
         const rec = recs.find((r) => r.provider_request_id === id && r.observed_side === 'client');
@@ -68,7 +48,7 @@ test('llmslo run: Prometheus and JSONL carry the captured calls', { timeout: 180
       sim.child.kill('SIGTERM');
     }
   } finally {
-    if (agent.exitCode === null) agent.kill('SIGKILL');
+    if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

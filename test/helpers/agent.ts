@@ -1,0 +1,51 @@
+// Shared by the agent tests: the root requirement (fail under CI, skip elsewhere) and starting
+// `llmslo run` as a child process, resolved once it reports that it is running.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { inCI } from './ebpf.ts';
+
+export const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
+
+/** True when the test can run eBPF; otherwise skips it (or throws under CI=true). */
+export function requireRoot(t: TestContext): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (inCI) throw new Error('CI runs as root: this test must not skip');
+  t.skip('needs root for eBPF');
+  return false;
+}
+
+export interface RunningAgent {
+  child: ChildProcess;
+  stderr: () => string;
+  /** SIGTERM and wait: the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+export function startAgent(args: string[], env: NodeJS.ProcessEnv): Promise<RunningAgent> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [cli, 'run', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const timer = setTimeout(() => rej(new Error(`agent did not start: ${err}`)), 60_000);
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (err.includes('agent running')) {
+        clearTimeout(timer);
+        res({
+          child,
+          stderr: () => err,
+          stop: () =>
+            new Promise((r) => {
+              if (child.exitCode !== null) return r(child.exitCode);
+              child.once('exit', (c) => r(c));
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      rej(new Error(`agent exited ${c}: ${err}`));
+    });
+  });
+}
