@@ -5,7 +5,8 @@
 // time error vs the server's send and vs the client's receipt (p50/p99), token exactness and
 // error-class agreement. Bounded: a fixed number of requests per runner.
 // usage (root): node --import tsx bench/agent/accuracy.ts [--per-runner N]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cli, percentile, startCli } from '../lib/process.ts';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -14,26 +15,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const here = import.meta.dirname;
-const cli = resolve(here, '../../bin/llmslo.js');
 const { values } = parseArgs({ options: { 'per-runner': { type: 'string', default: '100' } } });
 const N = Number(values['per-runner']);
 const dir = mkdtempSync(join(tmpdir(), 'llmslo-accuracy-'));
 const env = { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__ENABLED: 'false' };
-
-function start(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    const on = (d: Buffer) => {
-      buf += d;
-      const m = ready.exec(buf);
-      if (m) res({ child, match: m });
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-    child.on('exit', (c) => rej(new Error(`${args.join(' ')} exited ${c}: ${buf}`)));
-  });
-}
 
 function post(url: string, path: string, body: object, ca?: Buffer): Promise<void> {
   return new Promise((res, rej) => {
@@ -54,21 +39,15 @@ function load(args: string[]): Promise<number> {
   });
 }
 
-function pct(xs: number[], p: number): number | null {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-}
-
 type Rec = Record<string, unknown> & { timestamps_ns: Record<string, number | null> };
 interface Truth { request_id: string; status: number; stream: boolean; first_token: { mono_ns: number } | null; usage?: { input_tokens: number; output_tokens: number } | null; expected_error_type?: string | null; server_port?: number; api?: string }
 
 async function main(): Promise<void> {
   const jsonl = join(dir, 'agent.jsonl');
-  const agent = await start(['run', '--jsonl', jsonl], /agent running/);
+  const agent = await startCli(['run', '--jsonl', jsonl], /agent running/, env);
   const caFile = join(dir, 'ca.pem');
-  const tlsSim = await start(['sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile, '--truth', join(dir, 'sim-tls.jsonl')], /listening on (\S+)/);
-  const plainSim = await start(['sim', 'provider', '--port', '0', '--truth', join(dir, 'sim-plain.jsonl')], /listening on (\S+)/);
+  const tlsSim = await startCli(['sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile, '--truth', join(dir, 'sim-tls.jsonl')], /listening on (\S+)/, env);
+  const plainSim = await startCli(['sim', 'provider', '--port', '0', '--truth', join(dir, 'sim-plain.jsonl')], /listening on (\S+)/, env);
   const ca = readFileSync(caFile);
   const sims = [
     { name: 'tls', url: tlsSim.match[1], extra: ['--ca', caFile], ca },
@@ -155,8 +134,8 @@ async function main(): Promise<void> {
     load_seconds: loadSeconds,
     missed,
     extra,
-    first_token_abs_error_ms_vs_client: { p50: pct(vsClient, 0.5), p99: pct(vsClient, 0.99), n: vsClient.length },
-    first_token_abs_error_ms_vs_server_send: { p50: pct(vsServer, 0.5), p99: pct(vsServer, 0.99), n: vsServer.length },
+    first_token_abs_error_ms_vs_client: { p50: percentile(vsClient, 0.5), p99: percentile(vsClient, 0.99), n: vsClient.length },
+    first_token_abs_error_ms_vs_server_send: { p50: percentile(vsServer, 0.5), p99: percentile(vsServer, 0.99), n: vsServer.length },
     tokens_exact: `${tokensExact}/${tokensTotal}`,
     error_class_agreement: classTotal ? +(classAgree / classTotal).toFixed(4) : null,
     error_class_compared: classTotal,

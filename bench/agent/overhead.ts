@@ -4,14 +4,14 @@
 // client-observed TTFT and throughput ratio, the agent's CPU per 1,000 chunks/s, its peak RSS,
 // kernel BPF time per chunk against the probe floor, events/s and lost events.
 // usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cli, cpuSecondsOf, percentile, startCli } from '../lib/process.ts';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const here = import.meta.dirname;
-const cli = resolve(here, '../../bin/llmslo.js');
 const { values } = parseArgs({
   options: {
     streams: { type: 'string', default: '200' },
@@ -24,37 +24,10 @@ const STREAMS = Number(values.streams);
 const COUNT = Number(values.count);
 const ROUNDS = Number(values.rounds);
 const dir = mkdtempSync(join(tmpdir(), 'llmslo-agent-overhead-'));
-const CLK_TCK = 100;
-
-function start(args: string[], ready: RegExp, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    const on = (d: Buffer) => {
-      buf += d;
-      const m = ready.exec(buf);
-      if (m) res({ child, match: m });
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-    child.on('exit', (c) => rej(new Error(`${args.join(' ')} exited ${c}: ${buf}`)));
-  });
-}
-
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
 interface Phase {
@@ -78,7 +51,7 @@ async function runLoad(url: string, caArgs: string[], tag: string): Promise<Phas
   const recs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; start: { mono_ns: number }; first_token: { mono_ns: number } | null; content_chunks: number | null });
   const ttft = recs.filter((r) => r.ok && r.first_token).map((r) => (r.first_token!.mono_ns - r.start.mono_ns) / 1e6);
   const chunks = recs.reduce((a, r) => a + (r.content_chunks ?? 0), 0);
-  return { agent: false, seconds, callsPerSec: recs.length / seconds, chunksPerSec: chunks / seconds, ttftP50Ms: pct(ttft, 0.5), ttftP95Ms: pct(ttft, 0.95), errors: recs.filter((r) => !r.ok).length, chunks };
+  return { agent: false, seconds, callsPerSec: recs.length / seconds, chunksPerSec: chunks / seconds, ttftP50Ms: percentile(ttft, 0.5) ?? NaN, ttftP95Ms: percentile(ttft, 0.95) ?? NaN, errors: recs.filter((r) => !r.ok).length, chunks };
 }
 
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -100,7 +73,7 @@ function sum(m: Map<string, number>, prefix: string): number {
 
 async function main(): Promise<void> {
   const caFile = join(dir, 'ca.pem');
-  const sim = await start(['sim', 'provider', '--port', '0', ...(values.tls ? ['--tls', '--ca-out', caFile] : [])], /listening on (\S+)/);
+  const sim = await startCli(['sim', 'provider', '--port', '0', ...(values.tls ? ['--tls', '--ca-out', caFile] : [])], /listening on (\S+)/);
   const url = sim.match[1];
   const caArgs = values.tls ? ['--ca', caFile] : [];
   const without: Phase[] = [];
@@ -109,14 +82,14 @@ async function main(): Promise<void> {
     await runLoad(url, caArgs, 'warmup');
     for (let r = 0; r < ROUNDS; r++) {
       without.push(await runLoad(url, caArgs, `without-${r}`));
-      const agent = await start(['run'], /metrics at (\S+?)[;\s]/, { LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' });
+      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' });
       const metricsUrl = agent.match[1];
       await new Promise((res) => setTimeout(res, 1500));
       const m0 = await scrape(metricsUrl);
-      const cpu0 = procCpuSeconds(agent.child.pid!);
+      const cpu0 = cpuSecondsOf(agent.child.pid!);
       const p = await runLoad(url, caArgs, `with-${r}`);
       await new Promise((res) => setTimeout(res, 500));
-      const cpu = procCpuSeconds(agent.child.pid!) - cpu0;
+      const cpu = cpuSecondsOf(agent.child.pid!) - cpu0;
       const m1 = await scrape(metricsUrl);
       const rss = peakRssMb(agent.child.pid!);
       agent.child.kill('SIGTERM');

@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LiveCapture } from '../../src/capture/live.ts';
+import { cpuSecondsOf } from '../lib/process.ts';
 import { CapturePipeline } from '../../src/capture/pipeline.ts';
 
 const here = import.meta.dirname;
@@ -36,14 +37,6 @@ const CHUNKS = Number(values.chunks);
 const CONC = Number(values.conc);
 const ROUNDS = Number(values.rounds);
 const RATE = Number(values.rate);
-const CLK_TCK = 100;
-
-function cpuSecondsOf(pid: number): number {
-  // /proc/PID/stat fields 14 and 15: utime and stime in clock ticks (kernel time includes BPF).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 function startServer(tls: boolean, certDir: string): Promise<{ child: ChildProcess; port: number }> {
   const args = [join(here, 'stream-server.mjs'), String(CHUNKS), values.bytes!];
