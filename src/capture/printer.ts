@@ -76,3 +76,8 @@ export function formatStream(ev: StreamEvent): string {
       return `${secs(ev.tsNs)} LOSS ${ev.lostRecords} records`;
   }
 }
+
+/** One JSON line for a stream event; payload bytes as a short latin1 preview (never the body). */
+export function streamToJson(ev: StreamEvent): string {
+  return JSON.stringify(ev, (k, v: unknown) => (k === 'bytes' && v instanceof Uint8Array ? Buffer.from(v).toString('latin1').slice(0, 256) : v));
+}

@@ -3,7 +3,7 @@ import { parseCommandArgs, numberOption } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { CaptureError, LiveCapture } from '../../capture/live.ts';
 import { CapturePipeline, monotonicNowNs } from '../../capture/pipeline.ts';
-import { formatRaw, formatStream, rawToJson } from '../../capture/printer.ts';
+import { formatRaw, formatStream, rawToJson, streamToJson } from '../../capture/printer.ts';
 import { captureOptionSpec, liveOptionsFrom } from './capture-options.ts';
 import { waitForStop } from '../signals.ts';
 
@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     sink: {
       onEvent: (ev) => {
         if (values.raw) return;
-        if (values.json) out(JSON.stringify(ev, (k, v) => (k === 'bytes' && v instanceof Uint8Array ? Buffer.from(v).toString('latin1').slice(0, 256) : v)));
+        if (values.json) out(streamToJson(ev));
         else out(formatStream(ev));
       },
       flush: () => {},

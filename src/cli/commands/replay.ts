@@ -2,7 +2,7 @@
 import { parseCommandArgs } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { CapturePipeline } from '../../capture/pipeline.ts';
-import { formatRaw, formatStream, rawToJson } from '../../capture/printer.ts';
+import { formatRaw, formatStream, rawToJson, streamToJson } from '../../capture/printer.ts';
 import { readRecording, readRecordingHeader, RecordingError } from '../../capture/recording.ts';
 import type { ProcessInfo } from '../../capture/processes.ts';
 import { ProcessCache } from '../../capture/processes.ts';
@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     onEvent: (ev) => {
       streamEvents++;
       if (values.raw || quiet) return;
-      if (values.json) out(JSON.stringify(ev, (k, v) => (k === 'bytes' && v instanceof Uint8Array ? Buffer.from(v).toString('latin1').slice(0, 256) : v)));
+      if (values.json) out(streamToJson(ev));
       else out(formatStream(ev));
     },
     flush: () => {},
