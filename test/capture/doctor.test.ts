@@ -3,20 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { inCI } from '../helpers/ebpf.ts';
+import { requireRoot } from '../helpers/ebpf.ts';
 
 const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
 const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', HOME: '/tmp' };
 
-function asRoot(t: { skip: (m: string) => void }): boolean {
-  if (process.getuid?.() === 0) return true;
-  if (inCI) throw new Error('CI runs as root: doctor tests must not skip');
-  t.skip('needs root');
-  return false;
-}
-
 test('doctor as root: every required probe attaches and OpenSSL targets are found', (t) => {
-  if (!asRoot(t)) return;
+  if (!requireRoot(t)) return;
   const r = spawnSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8', env, timeout: 60_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   for (const p of ['sys_enter_read', 'sys_exit_write', 'on_inet_sock_set_state', 'on_exec']) {
@@ -30,7 +23,7 @@ test('doctor as root: every required probe attaches and OpenSSL targets are foun
 });
 
 test('without privileges: doctor names the problem, capture fails with one line', (t) => {
-  if (!asRoot(t)) return;
+  if (!requireRoot(t)) return;
   const drop = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
   const d = spawnSync('setpriv', [...drop, process.execPath, cli, 'doctor'], { encoding: 'utf8', env, timeout: 60_000 });
   assert.equal(d.status, 1);

@@ -159,10 +159,10 @@ test('live capture with real eBPF', { timeout: 240_000 }, async (t) => {
         }), 20_000);
         assert.ok(ok, `captured ${opens(h, ran.pid).length} client connections of 60`);
         for (const sc of serverConns(server.lines)) {
-          const c = opens(h, ran.pid).find((o) => o.local?.port === sc.remotePort)!;
+          const c: ConnectionInfo = opens(h, ran.pid).find((o) => o.local?.port === sc.remotePort)!;
           assert.deepEqual(bytesOf(h, c.connId, 'egress'), sc.received, `request bytes on port ${sc.remotePort}`);
           assert.deepEqual(bytesOf(h, c.connId, 'ingress'), sc.sent, `response bytes on port ${sc.remotePort}`);
-          const srv = opens(h, server.child.pid!).find((o) => o.remote?.port === sc.remotePort)!;
+          const srv: ConnectionInfo | undefined = opens(h, server.child.pid!).find((o) => o.remote?.port === sc.remotePort);
           assert.ok(srv, 'server side captured');
           assert.deepEqual(bytesOf(h, srv.connId, 'ingress'), sc.received);
           assert.deepEqual(bytesOf(h, srv.connId, 'egress'), sc.sent);
@@ -191,8 +191,8 @@ test('live capture with real eBPF', { timeout: 240_000 }, async (t) => {
             return !!c && serverConns(server.lines).some((sc) => sc.remotePort === c.local?.port) && h.stream.some((e) => e.kind === 'close' && e.connId === c.connId);
           });
           assert.ok(ok, `${cmd}: connection captured and closed`);
-          const conn = opens(h, ran.pid)[0];
-          const sc = serverConns(server.lines).find((x) => x.remotePort === conn.local?.port)!;
+          const conn: ConnectionInfo = opens(h, ran.pid)[0];
+          const sc: ServerConn = serverConns(server.lines).find((x) => x.remotePort === conn.local?.port)!;
           // Walk the captured egress: every captured byte sits exactly where the server got it,
           // and captured + missing adds up to everything the client sent.
           let pos = 0;

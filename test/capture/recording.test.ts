@@ -2,7 +2,7 @@
 // frames before the damage are still delivered, and the CLI exits non-zero without a stack trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -80,5 +80,4 @@ test('cli rejects bad options with exit code 2 and one line', () => {
   const r = spawnSync(process.execPath, [cli, 'capture', '--payload-cap', 'lots'], { encoding: 'utf8', env: { ...process.env, LLMSLO_FROM_SOURCE: '1' } });
   assert.equal(r.status, 2);
   assert.match(r.stderr.trim(), /^llmslo: capture: --payload-cap must be an integer/);
-  void execFileSync;
 });

@@ -1,19 +1,10 @@
-// Shared by the agent tests: the root requirement (fail under CI, skip elsewhere) and starting
-// `llmslo run` as a child process, resolved once it reports that it is running.
+// Shared by the agent tests: starting `llmslo run` as a child process, resolved once it reports
+// that it is running (and, re-exported, the root requirement).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { TestContext } from 'node:test';
-import { inCI } from './ebpf.ts';
+export { requireRoot } from './ebpf.ts';
 
 export const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
-
-/** True when the test can run eBPF; otherwise skips it (or throws under CI=true). */
-export function requireRoot(t: TestContext): boolean {
-  if (process.getuid?.() === 0) return true;
-  if (inCI) throw new Error('CI runs as root: this test must not skip');
-  t.skip('needs root for eBPF');
-  return false;
-}
 
 export interface RunningAgent {
   child: ChildProcess;

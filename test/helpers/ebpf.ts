@@ -11,6 +11,14 @@ import type { StreamEvent } from '../../src/capture/stream.ts';
 
 export const inCI = process.env.CI === 'true';
 
+/** True when the test can run eBPF (root); otherwise skips it, or throws under CI=true. */
+export function requireRoot(t: TestContext): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (inCI) throw new Error('CI runs as root: this test must not skip');
+  t.skip('needs root for eBPF');
+  return false;
+}
+
 export class CaptureHarness {
   readonly raw: RawEvent[] = [];
   readonly stream: StreamEvent[] = [];
