@@ -2,6 +2,7 @@
 // events / NDJSON lines) or the whole response JSON, and writes what it learns into CallState.
 // Adapters never keep text beyond what CallState's bounded counters take.
 import type { ProviderErrorInfo } from './errors.ts';
+import type { ContentShape } from './template.ts';
 import type { Operation } from './records.ts';
 
 export const enum ChunkKind {
@@ -91,9 +92,16 @@ export interface CallState {
   prompt: TextTally;
   /** Number of embedding vectors in the response (embeddings only). */
   vectors: number | null;
+  /**
+   * Set by onStreamPayload when the payload it just read was a plain content chunk: one text
+   * value and nothing else the adapter acts on. The call learns a ContentTemplate from it.
+   */
+  contentShape: ContentShape | null;
 }
 
 export interface Adapter {
+  /** Keys whose values this adapter never reads in stream payloads (ids that change per chunk, padding). */
+  readonly skipKeys?: ReadonlySet<string>;
   /** Read the parsed request body (null when absent, truncated or not JSON). */
   onRequest(body: unknown, st: CallState): void;
   /** One SSE event (`event` name may be null) or NDJSON line. */

@@ -18,10 +18,14 @@ import { GapRecorder } from './gaps.ts';
 import { providerRequestId, rateLimitInfo, requestMeta } from './http_meta.ts';
 import type { RequestMeta } from './http_meta.ts';
 import { LLM_CALL_SCHEMA } from './records.ts';
+import { ContentTemplate } from './template.ts';
 import type { ErrorType, LlmCallRecord, RateLimitInfo } from './records.ts';
 import type { ConnectionInfo } from '../capture/stream.ts';
 
 type Framing = 'sse' | 'ndjson' | 'jsonarray' | 'json';
+
+const MAX_TEMPLATES_PER_CALL = 8;
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 const sec = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.max(0, b - a) / 1e9);
 
@@ -61,6 +65,10 @@ export class LlmCallBuilder implements ExchangeHandler {
   private readonly partial = new Set<string>();
   private httpErrorBody: ProviderErrorInfo | null = null;
   private done = false;
+  /** Shape of this stream's plain content chunks, learned from one the adapter parsed. */
+  private template: ContentTemplate | null = null;
+  /** Templates learned so far (bounded: a stream whose chunks keep changing shape stops learning). */
+  private learned = 0;
 
   constructor(
     ctx: ExchangeContext,
@@ -87,6 +95,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       completion: new TextTally(env.limits.maxTallyChars, keepText ? (est ?? (() => 0)) : null),
       prompt: new TextTally(env.limits.maxTallyChars, keepText ? (est ?? (() => 0)) : null),
       vectors: null,
+      contentShape: null,
     };
     this.reqBody = new CappedBytes(env.limits.maxRequestBodyBytes);
     if (ctx.resynced) this.partial.add('resynced');
@@ -99,7 +108,7 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   /** Memory held by this call (for accounting). */
   get bufferedBytes(): number {
-    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + (this.arr?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars;
+    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + (this.arr?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars + (this.template?.size ?? 0);
   }
 
   markPartial(reason: string): void {
@@ -180,6 +189,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
     if (this.framing === 'sse') {
       this.sse = new SseParser((data, event, ts) => this.onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, this.env.stream);
+      this.sse.fastEvent = (s, pos, ts) => this.onFastSseEvent(s, pos, ts);
     } else if (this.framing === 'jsonarray') {
       this.arr = new JsonArraySplitter((el, ts) => onPayload(null, el, ts), this.env.limits.maxEventBytes, this.env.stream);
     } else if (this.framing === 'ndjson') {
@@ -190,16 +200,46 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
   }
 
+  /** A whole SSE event at `pos` of the piece, if it has the learned content shape. */
+  private onFastSseEvent(s: string, pos: number, ts: number): number {
+    const tpl = this.template;
+    if (tpl === null) return -1;
+    const m = tpl.matchSseEvent(s, pos);
+    if (m === null) return -1;
+    if (this.inert) return m.next;
+    if (tpl.keep) this.st.completion.add(m.text);
+    this.countChunk(ChunkKind.Content, ts);
+    return m.next;
+  }
+
   private onPayload(event: string | null, data: string, ts: number): void {
     const st = this.st;
     let kind: ChunkKind;
-    try {
-      kind = this.route.adapter.onStreamPayload(event, data, st);
-    } catch (err) {
-      this.env.counters.internalErrors++;
-      this.env.counters.lastInternalError = `adapter ${this.route.adapterName}: ${(err as Error).message}`;
-      return;
+    const tpl = this.template;
+    const text = tpl !== null && event === tpl.event ? tpl.match(data) : null;
+    if (text !== null) {
+      // Same shape as a content chunk the adapter already read: only the text differs.
+      if (tpl!.keep) st.completion.add(text);
+      kind = ChunkKind.Content;
+    } else {
+      st.contentShape = null;
+      try {
+        kind = this.route.adapter.onStreamPayload(event, data, st);
+      } catch (err) {
+        this.env.counters.internalErrors++;
+        this.env.counters.lastInternalError = `adapter ${this.route.adapterName}: ${(err as Error).message}`;
+        return;
+      }
+      const shape = st.contentShape;
+      if (shape !== null && kind === ChunkKind.Content && this.learned < MAX_TEMPLATES_PER_CALL) {
+        this.learned++;
+        this.template = ContentTemplate.learn(data, event, shape, this.route.adapter.skipKeys ?? NO_KEYS) ?? this.template;
+      }
     }
+    this.countChunk(kind, ts);
+  }
+
+  private countChunk(kind: ChunkKind, ts: number): void {
     if (kind === ChunkKind.Ignore) return;
     this.chunks++;
     if (this.firstChunk === null) this.firstChunk = ts;

@@ -142,6 +142,9 @@ export function sniffingRoute(host: string | null): LlmRoute {
     return null;
   };
   const sniffer: Adapter = {
+    get skipKeys() {
+      return chosen?.skipKeys;
+    },
     onRequest() {},
     onStreamPayload(event, data, st) {
       if (chosen === null) {

@@ -20,6 +20,12 @@ export interface SseEvent {
 /** Called per event with positional arguments (no object per event on the hot path). */
 export type SseHandler = (data: string, event: string | null, ts: number, id: string | null) => void;
 
+/**
+ * Optional shortcut offered the piece text at the start of an event (`pos`): returns where the
+ * event ends (after its blank line) if it consumed the whole event itself, or -1.
+ */
+export type SseFastEvent = (s: string, pos: number, ts: number) => number;
+
 export interface SseLimits {
   /** Max size of one event (all its lines, in characters); larger events are dropped whole. */
   maxEventBytes: number;
@@ -43,6 +49,14 @@ export function incompleteUtf8Tail(buf: Uint8Array, start: number, end: number):
   return 0;
 }
 
+// Buffer#utf8Slice skips toString()'s argument handling, which costs more than decoding a
+// short SSE piece; it has been on Buffer.prototype since Node 0.x. Fallback kept for safety.
+type Utf8Sliceable = Buffer & { utf8Slice?: (start: number, end: number) => string };
+const utf8: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as Utf8Sliceable).utf8Slice === 'function'
+    ? (buf, start, end) => (buf as Utf8Sliceable).utf8Slice!(start, end)
+    : (buf, start, end) => buf.toString('utf8', start, end);
+
 export class SseParser {
   private pending = ''; // partial line carried across pieces
   private utf8Tail: Buffer | null = null;
@@ -54,6 +68,8 @@ export class SseParser {
   private eventSize = 0;
   private oversize = false;
   private skipping = false; // after a gap: ignore until the next blank line
+  /** See SseFastEvent; set by the consumer. */
+  fastEvent: SseFastEvent | null = null;
 
   constructor(
     private readonly onEvent: SseHandler,
@@ -72,11 +88,12 @@ export class SseParser {
       const joined = Buffer.concat([this.utf8Tail, buf.subarray(start, end)]);
       this.utf8Tail = null;
       const tail = incompleteUtf8Tail(joined, 0, joined.length);
-      text = joined.toString('utf8', 0, joined.length - tail);
+      text = utf8(joined, 0, joined.length - tail);
       if (tail > 0) this.utf8Tail = Buffer.from(joined.subarray(joined.length - tail));
     } else {
-      const tail = incompleteUtf8Tail(buf, start, end);
-      text = buf.toString('utf8', start, end - tail);
+      // Only a last byte >= 0x80 can start or continue a multi-byte sequence.
+      const tail = end > start && buf[end - 1]! >= 0x80 ? incompleteUtf8Tail(buf, start, end) : 0;
+      text = utf8(buf, start, end - tail);
       if (tail > 0) this.utf8Tail = Buffer.from(buf.subarray(end - tail, end));
     }
     this.pushText(text, ts);
@@ -91,15 +108,24 @@ export class SseParser {
     }
     // Fast loop for the dominant shape: LF framing, one "data: ..." line per event, nothing
     // carried over. Anything else falls through to the general line parser from `pos`.
-    if (this.pending.length === 0 && this.firstData === null && this.eventName === null && !this.skipping && !this.oversize) {
+    if (this.pending.length === 0 && this.firstData === null && this.eventName === null && !this.skipping && !this.oversize && s.indexOf('\r', pos) < 0) {
       const max = this.limits.maxEventBytes;
-      while (pos < len && s.charCodeAt(pos) === 100 /* d */ && s.startsWith('data: ', pos)) {
+      const fast = this.fastEvent;
+      while (pos < len) {
+        const c = s.charCodeAt(pos);
+        if (fast !== null && (c === 100 /* d */ || c === 101) /* e */) {
+          const next = fast(s, pos, ts);
+          if (next > pos) {
+            this.counters.events++;
+            pos = next;
+            continue;
+          }
+        }
+        if (c !== 100 || !s.startsWith('data: ', pos)) break;
         const nn = s.indexOf('\n\n', pos);
-        if (nn < 0) break;
+        if (nn < 0 || nn - pos > max) break;
         const lf = s.indexOf('\n', pos);
-        if (lf !== nn || nn - pos > max) break;
-        const cr = s.indexOf('\r', pos);
-        if (cr >= 0 && cr < nn) break;
+        if (lf !== nn) break;
         this.counters.events++;
         this.onEvent(s.slice(pos + 6, nn), null, ts, this.lastId);
         pos = nn + 2;

@@ -4,7 +4,6 @@
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
 import { extractProviderError } from '../errors.ts';
-import { fastAnthropicDelta } from '../fastpath.ts';
 
 interface AnthropicUsageRaw {
   input: number | null;
@@ -45,13 +44,6 @@ export const anthropicMessages: Adapter = {
   },
   onStreamPayload(event, data, st) {
     if (event === 'ping') return ChunkKind.Ignore;
-    if (event === 'content_block_delta') {
-      const d = fastAnthropicDelta(data);
-      if (d !== null) {
-        if (d.keep) st.completion.add(d.text);
-        return ChunkKind.Content;
-      }
-    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     const type = typeof o['type'] === 'string' ? (o['type'] as string) : event;
@@ -79,9 +71,12 @@ export const anthropicMessages: Adapter = {
       case 'content_block_delta': {
         const d = o['delta'];
         if (!isObj(d)) return ChunkKind.Chunk;
-        const t = d['text'] ?? d['partial_json'] ?? d['thinking'];
+        const key = d['text'] != null ? 'text' : d['partial_json'] != null ? 'partial_json' : 'thinking';
+        const t = d[key];
         if (typeof t === 'string' && t.length > 0) {
-          if (d['type'] !== 'thinking_delta') st.completion.add(t);
+          const keep = d['type'] !== 'thinking_delta';
+          if (keep) st.completion.add(t);
+          st.contentShape = { key, text: t, keep };
           return ChunkKind.Content;
         }
         return ChunkKind.Chunk;

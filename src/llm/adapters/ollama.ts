@@ -3,7 +3,6 @@
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
 import { extractProviderError } from '../errors.ts';
-import { fastOllamaContent } from '../fastpath.ts';
 
 function readLine(o: Record<string, unknown>, st: CallState): boolean {
   if (typeof o['error'] === 'string' || isObj(o['error'])) {
@@ -12,22 +11,38 @@ function readLine(o: Record<string, unknown>, st: CallState): boolean {
   }
   if (st.responseModel === null) st.responseModel = strOrNull(o['model']);
   let content = false;
+  // A plain content line: one text (chat message content or generate response), nothing else.
+  let texts = 0;
+  let shapeKey = '';
+  let shapeText = '';
   const m = o['message'];
   if (isObj(m)) {
     const c = m['content'];
     if (typeof c === 'string' && c.length > 0) {
       content = true;
+      texts++;
+      shapeKey = 'content';
+      shapeText = c;
       st.completion.add(c);
     }
-    if (typeof m['thinking'] === 'string' && m['thinking'].length > 0) content = true;
-    if (Array.isArray(m['tool_calls']) && m['tool_calls'].length > 0) content = true;
+    if ((typeof m['thinking'] === 'string' && m['thinking'].length > 0) || (Array.isArray(m['tool_calls']) && m['tool_calls'].length > 0)) {
+      content = true;
+      texts += 2; // never template-matched
+    }
   }
   const r = o['response'];
   if (typeof r === 'string' && r.length > 0) {
     content = true;
+    texts++;
+    shapeKey = 'response';
+    shapeText = r;
     st.completion.add(r);
   }
-  if (typeof o['thinking'] === 'string' && o['thinking'].length > 0) content = true;
+  if (typeof o['thinking'] === 'string' && o['thinking'].length > 0) {
+    content = true;
+    texts += 2;
+  }
+  if (texts === 1 && o['done'] === false) st.contentShape = { key: shapeKey, text: shapeText, keep: true };
   if (o['done'] === true) {
     st.terminal = true;
     addFinish(st, o['done_reason'] ?? 'stop');
@@ -43,6 +58,7 @@ function readLine(o: Record<string, unknown>, st: CallState): boolean {
 }
 
 export const ollamaGenerate: Adapter = {
+  skipKeys: new Set(['created_at']),
   onRequest(body, st) {
     st.usageExpected = true;
     if (!isObj(body)) return;
@@ -53,13 +69,6 @@ export const ollamaGenerate: Adapter = {
     tallyPromptContent(body['system'], st.prompt);
   },
   onStreamPayload(_event, data, st) {
-    if (st.responseModel !== null) {
-      const text = fastOllamaContent(data);
-      if (text !== null) {
-        st.completion.add(text);
-        return ChunkKind.Content;
-      }
-    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     return readLine(o, st) ? ChunkKind.Content : ChunkKind.Chunk;

@@ -3,7 +3,6 @@
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
 import { extractProviderError } from '../errors.ts';
-import { fastOpenAiContent, fastResponsesDelta } from '../fastpath.ts';
 
 function readChatUsage(u: unknown, st: CallState): void {
   if (!isObj(u)) return;
@@ -38,7 +37,12 @@ function readCommonRequest(body: unknown, st: CallState): void {
   if (body['stream'] === true) st.requestedStream = true;
 }
 
+const DELTA_TEXT_KEYS = ['content', 'reasoning_content', 'reasoning', 'refusal'];
+
 export const openaiChat: Adapter = {
+  // `obfuscation`: random padding against size side channels; `created`: seconds, may tick mid-stream;
+  // `id` and `model` are read only until known (the chunk a template is learned from sets them).
+  skipKeys: new Set(['obfuscation', 'created', 'id', 'model']),
   onRequest(body, st) {
     readCommonRequest(body, st);
     // Streams carry usage only when asked for; non-stream bodies always do.
@@ -53,13 +57,6 @@ export const openaiChat: Adapter = {
       st.terminal = true;
       return ChunkKind.Ignore;
     }
-    if (st.responseModel !== null && event === null) {
-      const text = fastOpenAiContent(data);
-      if (text !== null) {
-        st.completion.add(text);
-        return ChunkKind.Content;
-      }
-    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     if (event === 'error' || 'error' in o) {
@@ -71,6 +68,10 @@ export const openaiChat: Adapter = {
     refineProvider(o, st);
     if (o['usage'] !== null && o['usage'] !== undefined) readChatUsage(o['usage'], st);
     let content = false;
+    // A plain content chunk: one choice, one text, no finish reason, usage or tool call.
+    let shapeKey: string | null = null;
+    let shapeText = '';
+    let texts = 0;
     const choices = o['choices'];
     if (Array.isArray(choices)) {
       for (const c of choices) {
@@ -78,16 +79,20 @@ export const openaiChat: Adapter = {
         addFinish(st, c['finish_reason']);
         const d = c['delta'];
         if (isObj(d)) {
-          for (const k of ['content', 'reasoning_content', 'reasoning', 'refusal']) {
+          for (const k of DELTA_TEXT_KEYS) {
             const t = d[k];
             if (typeof t === 'string' && t.length > 0) {
               content = true;
+              texts++;
+              shapeKey = k;
+              shapeText = t;
               if (k === 'content' || k === 'refusal') st.completion.add(t);
             }
           }
           const tc = d['tool_calls'];
           if (Array.isArray(tc) && tc.length > 0) {
             content = true;
+            texts += 2; // tool calls are never template-matched
             for (const call of tc) {
               if (isObj(call) && isObj(call['function'])) {
                 const args = call['function']['arguments'];
@@ -98,9 +103,14 @@ export const openaiChat: Adapter = {
         } else if (typeof c['text'] === 'string' && c['text'].length > 0) {
           // legacy /v1/completions
           content = true;
+          texts++;
+          shapeKey = 'text';
+          shapeText = c['text'];
           st.completion.add(c['text']);
         }
       }
+      if (texts === 1 && choices.length === 1 && shapeKey !== null && (o['usage'] === null || o['usage'] === undefined) && isObj(choices[0]) && (choices[0]['finish_reason'] ?? null) === null)
+        st.contentShape = { key: shapeKey, text: shapeText, keep: shapeKey === 'content' || shapeKey === 'refusal' || shapeKey === 'text' };
     }
     return content ? ChunkKind.Content : ChunkKind.Chunk;
   },
@@ -180,6 +190,7 @@ const RESPONSES_CONTENT_DELTAS = new Set([
 ]);
 
 export const openaiResponses: Adapter = {
+  skipKeys: new Set(['obfuscation', 'sequence_number', 'item_id']),
   onRequest(body, st) {
     readCommonRequest(body, st);
     st.usageExpected = true;
@@ -190,13 +201,6 @@ export const openaiResponses: Adapter = {
   },
   onStreamPayload(event, data, st) {
     if (data === '[DONE]') return ChunkKind.Ignore;
-    if (event !== null && RESPONSES_CONTENT_DELTAS.has(event) && data.startsWith(`{"type":"${event}"`)) {
-      const d = fastResponsesDelta(data);
-      if (d !== null) {
-        if (event !== 'response.reasoning_summary_text.delta' && event !== 'response.reasoning_text.delta') st.completion.add(d);
-        return ChunkKind.Content;
-      }
-    }
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
     const type = typeof o['type'] === 'string' ? (o['type'] as string) : event;
@@ -204,7 +208,9 @@ export const openaiResponses: Adapter = {
     if (RESPONSES_CONTENT_DELTAS.has(type)) {
       const d = o['delta'];
       if (typeof d === 'string' && d.length > 0) {
-        if (type !== 'response.reasoning_summary_text.delta' && type !== 'response.reasoning_text.delta') st.completion.add(d);
+        const keep = type !== 'response.reasoning_summary_text.delta' && type !== 'response.reasoning_text.delta';
+        if (keep) st.completion.add(d);
+        if (!('error' in o)) st.contentShape = { key: 'delta', text: d, keep };
         return ChunkKind.Content;
       }
       return ChunkKind.Chunk;

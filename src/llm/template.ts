@@ -1,0 +1,226 @@
+// Learned shapes of a stream's plain content chunks: the hot path of the protocol layer.
+//
+// Within one stream, content chunks differ only in their text and in a few fields the adapters
+// never read (OpenAI's random `obfuscation`, Responses' `sequence_number`, Ollama's
+// `created_at`, Anthropic's whitespace padding). After an adapter has fully parsed a chunk and
+// found it to be a plain content chunk, its text is cut into literal segments and holes:
+//
+//   {"id":"chatcmpl-1",…,"delta":{"content":"<TEXT>"},…,"obfuscation":"<SKIP>"}<WS>
+//
+// A later chunk whose literals are identical, character for character, is the same JSON value
+// except in the holes, so the full path would conclude exactly "one more content chunk with this
+// text": the template can only skip work, never guess. Anything else (a finish reason, usage,
+// an error, a different event) differs in a literal and takes the full JSON path.
+//
+// Cost: one compiled regular-expression match per chunk (~0.3 µs for an OpenAI chunk) instead
+// of a JSON.parse (~3 µs).
+
+const enum Hole {
+  /** The content string's characters (between its quotes). */
+  Text,
+  /** A string value nobody reads (between its quotes). */
+  SkipString,
+  /** A number value nobody reads. */
+  SkipNumber,
+  /** Optional whitespace outside strings. */
+  Space,
+}
+
+/** What an adapter found in a plain content chunk (nothing else in it mattered to the adapter). */
+export interface ContentShape {
+  /** Key of the string value holding the text (`content`, `delta`, `text`, `response`, …). */
+  key: string;
+  text: string;
+  /** Whether the text is completion text (kept for token estimation) or e.g. reasoning. */
+  keep: boolean;
+}
+
+interface Token {
+  hole: Hole;
+  /** First character of the hole (after the opening quote for strings). */
+  start: number;
+  /** Just past the hole (at the closing quote for strings). */
+  end: number;
+}
+
+export class ContentTemplate {
+  /**
+   * The template compiled to a regular expression: irregexp compares literal runs several
+   * characters at a time in machine code, several times faster than slicing and comparing.
+   */
+  private readonly re: RegExp;
+  /**
+   * The same shape as a whole SSE event at a position (sticky): optional `event:` line, one
+   * `data:` line, blank line. Lets the SSE parser hand over a content event without slicing it.
+   */
+  readonly sseEvent: RegExp;
+
+  private constructor(
+    /** SSE event name the template applies to (null: no `event:` field). */
+    readonly event: string | null,
+    readonly keep: boolean,
+    /** literals[i] precedes holes[i]; the last literal ends the chunk. */
+    literals: string[],
+    holes: Hole[],
+  ) {
+    let body = '';
+    for (let i = 0; i < holes.length; i++) body += escapeRegExp(literals[i]!) + HOLE_PATTERN[holes[i]!];
+    body += escapeRegExp(literals[holes.length]!);
+    this.re = new RegExp(`^${body}$`);
+    // SSE strips one space after the colon; any other line in the event makes it not match.
+    this.sseEvent = new RegExp(`${event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\n`}data: ?${body}\n\n`, 'y');
+    this.size = body.length * 2;
+  }
+
+  /** Chars held (memory accounting). */
+  readonly size: number;
+
+  /**
+   * Cut `data` into a template, or null when the shape is not one the template can represent
+   * (text key missing or repeated, text not matching, malformed JSON).
+   */
+  static learn(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>): ContentTemplate | null {
+    const tokens = scanHoles(data, shape.key, skipKeys);
+    if (tokens === null) return null;
+    let textHoles = 0;
+    for (const t of tokens) {
+      if (t.hole !== Hole.Text) continue;
+      textHoles++;
+      if (t.end === t.start || readString(data, t.start, t.end) !== shape.text) return null;
+    }
+    if (textHoles !== 1) return null;
+    // Anthropic pads before the final brace with a varying number of spaces (possibly none).
+    const last = data.length - 1;
+    if (data.charCodeAt(last) === 125 && !tokens.some((t) => t.hole === Hole.Space && t.end === last)) tokens.push({ hole: Hole.Space, start: last, end: last });
+    tokens.sort((a, b) => a.start - b.start);
+    const literals: string[] = [];
+    const holes: Hole[] = [];
+    let pos = 0;
+    for (const t of tokens) {
+      literals.push(data.slice(pos, t.start));
+      holes.push(t.hole);
+      pos = t.end;
+    }
+    literals.push(data.slice(pos));
+    // Flatten the literals: slices would keep the learning chunk's whole piece alive.
+    return new ContentTemplate(event, shape.keep, literals, holes);
+  }
+
+  /** The chunk's text if `data` has this template's shape, else null. */
+  match(data: string): string | null {
+    const m = this.re.exec(data);
+    return m === null ? null : textOf(m);
+  }
+
+  /** At `pos` of an SSE piece: the event's text and its end, if the whole event has this shape. */
+  matchSseEvent(s: string, pos: number): { text: string; next: number } | null {
+    const re = this.sseEvent;
+    re.lastIndex = pos;
+    const m = re.exec(s);
+    if (m === null) return null;
+    const text = textOf(m);
+    return text === null ? null : { text, next: re.lastIndex };
+  }
+}
+
+function textOf(m: RegExpExecArray): string | null {
+  const raw = m[1]!;
+  return raw.indexOf('\\') < 0 ? raw : decodeRaw(raw);
+}
+
+/** Decode the characters of a JSON string (between its quotes). */
+function decodeRaw(raw: string): string | null {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Regular-expression source of each hole. A JSON string's characters are a plain character or
+ * a backslash escape; line ends are excluded everywhere (invalid inside JSON strings anyway, and
+ * in SSE they would end the data line), so a match never spans lines.
+ */
+const HOLE_PATTERN: Record<Hole, string> = {
+  [Hole.Text]: String.raw`((?:[^"\\\n\r]|\\.)+)`, // non-empty: the full path counts an empty text as no content
+  [Hole.SkipString]: String.raw`(?:[^"\\\n\r]|\\.)*`,
+  [Hole.SkipNumber]: '[-+.eE0-9]+',
+  [Hole.Space]: '[ \\t]*',
+};
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 101 || c === 69;
+}
+
+/** Index of the quote closing a JSON string whose characters start at `from`, or -1. */
+function closingQuote(s: string, from: number): number {
+  let p = from;
+  for (;;) {
+    const q = s.indexOf('"', p);
+    if (q < 0) return -1;
+    let b = q - 1;
+    while (b >= from && s.charCodeAt(b) === 92) b--;
+    if ((q - 1 - b) % 2 === 0) return q; // an even number of backslashes: the quote is real
+    p = q + 1;
+  }
+}
+
+/** Decode the JSON string characters s[start, end). */
+function readString(s: string, start: number, end: number): string | null {
+  const raw = s.slice(start, end);
+  if (raw.indexOf('\\') < 0) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One pass over a JSON text: the holes of a template (the text value under `textKey`, values
+ * under `skipKeys`, whitespace outside strings). Null when the text is not well-formed enough.
+ */
+function scanHoles(s: string, textKey: string, skipKeys: ReadonlySet<string>): Token[] | null {
+  const tokens: Token[] = [];
+  const len = s.length;
+  let lastKey: string | null = null;
+  let i = 0;
+  while (i < len) {
+    const c = s.charCodeAt(i);
+    if (isSpace(c)) {
+      const from = i;
+      while (i < len && isSpace(s.charCodeAt(i))) i++;
+      tokens.push({ hole: Hole.Space, start: from, end: i });
+      continue;
+    }
+    if (c === 34) {
+      const q = closingQuote(s, i + 1);
+      if (q < 0) return null;
+      // a key is followed (after optional whitespace) by a colon
+      let j = q + 1;
+      while (j < len && isSpace(s.charCodeAt(j))) j++;
+      if (s.charCodeAt(j) === 58) lastKey = readString(s, i + 1, q);
+      else if (lastKey === textKey) tokens.push({ hole: Hole.Text, start: i + 1, end: q });
+      else if (lastKey !== null && skipKeys.has(lastKey)) tokens.push({ hole: Hole.SkipString, start: i + 1, end: q });
+      i = q + 1;
+      continue;
+    }
+    if ((c >= 48 && c <= 57) || c === 45) {
+      const from = i;
+      while (i < len && isNumberChar(s.charCodeAt(i))) i++;
+      if (lastKey !== null && skipKeys.has(lastKey)) tokens.push({ hole: Hole.SkipNumber, start: from, end: i });
+      continue;
+    }
+    i++;
+  }
+  return tokens;
+}

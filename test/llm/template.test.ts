@@ -1,0 +1,169 @@
+// Content templates may only skip work: whenever a template matches a chunk, the adapter's full
+// JSON path would have concluded exactly "one more content chunk with this text" and changed
+// nothing else. Checked on hand-written shapes of every provider and on random mutations.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ChunkKind, TextTally } from '../../src/llm/adapter.ts';
+import type { Adapter, CallState } from '../../src/llm/adapter.ts';
+import { anthropicMessages } from '../../src/llm/adapters/anthropic.ts';
+import { ollamaGenerate } from '../../src/llm/adapters/ollama.ts';
+import { openaiChat, openaiResponses } from '../../src/llm/adapters/openai.ts';
+import { ContentTemplate } from '../../src/llm/template.ts';
+
+function newState(): CallState {
+  return {
+    operation: 'chat',
+    provider: 'openai',
+    requestModel: null,
+    responseModel: null,
+    responseId: null,
+    finishReasons: [],
+    usage: { input: null, output: null, cacheRead: null, cacheCreation: null, reasoning: null },
+    usageSeen: false,
+    usageExpected: false,
+    requestedStream: true,
+    terminal: false,
+    streamError: null,
+    contentBlocked: false,
+    completion: new TextTally(1 << 20, (s) => s.length),
+    prompt: new TextTally(1 << 20, (s) => s.length),
+    vectors: null,
+    contentShape: null,
+  };
+}
+
+/** Everything in the state except the text tallies (which the template replays itself). */
+function snapshot(st: CallState): string {
+  const { completion, prompt, contentShape, ...rest } = st;
+  void prompt;
+  void contentShape;
+  return JSON.stringify({ ...rest, texts: completion.head(1 << 20) });
+}
+
+interface Learned {
+  tpl: ContentTemplate;
+  /** State right after the adapter read the learning chunk. */
+  st: CallState;
+}
+
+function learn(adapter: Adapter, event: string | null, data: string): Learned {
+  const st = newState();
+  const kind = adapter.onStreamPayload(event, data, st);
+  assert.equal(kind, ChunkKind.Content, `not a content chunk: ${data}`);
+  assert.ok(st.contentShape, `no content shape for ${data}`);
+  const tpl = ContentTemplate.learn(data, event, st.contentShape, adapter.skipKeys ?? new Set());
+  assert.ok(tpl, `no template for ${data}`);
+  return { tpl, st };
+}
+
+/**
+ * The soundness check: if the template matches `data`, the full path from the learned state
+ * must give Content, add exactly the matched text (when kept), and change nothing else.
+ */
+function assertSound(adapter: Adapter, l: Learned, event: string | null, data: string): string | null {
+  const text = event === l.tpl.event ? l.tpl.match(data) : null;
+  if (text === null) return null;
+  const st: CallState = { ...structuredClone({ ...l.st, completion: null, prompt: null }), completion: new TextTally(1 << 20, (s) => s.length), prompt: l.st.prompt } as CallState;
+  st.completion.add(l.st.completion.head(1 << 20));
+  const before = snapshot(st);
+  const kind = adapter.onStreamPayload(event, data, st);
+  assert.equal(kind, ChunkKind.Content, `template matched a non-content chunk: ${data}`);
+  const expected = JSON.parse(before) as { texts: string };
+  expected.texts += l.tpl.keep ? text : '';
+  assert.equal(snapshot(st), JSON.stringify(expected), `template matched but the full path did more: ${data}`);
+  return text;
+}
+
+const oai = (o: Record<string, unknown>): string =>
+  JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741569952, model: 'gpt-4o', system_fingerprint: 'fp_1', choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null }], usage: null, obfuscation: 'abc', ...o });
+const choice = (c: Record<string, unknown>): Record<string, unknown> => ({ choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null, ...c }] });
+const anth = (text: string, pad = ''): string => `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(text)}}${pad}}`;
+const resp = (delta: string, seq: number, extra = ''): string => `{"type":"response.output_text.delta","sequence_number":${seq},"item_id":"msg_1","output_index":0,"content_index":0,"delta":${JSON.stringify(delta)},"logprobs":[],"obfuscation":"q${seq}"${extra}}`;
+const olla = (text: string, at: string, done = false): string => JSON.stringify({ model: 'llama3.2', created_at: at, message: { role: 'assistant', content: text }, done });
+
+describe('content templates', () => {
+  test('OpenAI chat: text (with escapes), new ids/created/obfuscation match; anything else does not', () => {
+    const l = learn(openaiChat, null, oai({}));
+    assert.equal(assertSound(openaiChat, l, null, oai({ ...choice({ delta: { content: ' world' } }), obfuscation: 'zzzzzzzz', created: 1741569953 })), ' world');
+    assert.equal(assertSound(openaiChat, l, null, oai(choice({ delta: { content: 'a "quoted"\nline \\ é 😀' } }))), 'a "quoted"\nline \\ é 😀');
+    for (const d of [
+      oai(choice({ delta: { content: '' } })),
+      oai(choice({ delta: { content: 'x' }, finish_reason: 'stop' })),
+      oai(choice({ delta: { role: 'assistant', content: 'x' } })),
+      oai(choice({ delta: { tool_calls: [{ index: 0, id: 'c', function: { arguments: '{}' } }] } })),
+      oai({ usage: { prompt_tokens: 1, completion_tokens: 2 } }),
+      oai({ choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null }, { index: 1, delta: { content: 'y' }, logprobs: null, finish_reason: null }] }),
+      oai({ error: { message: 'boom' } }),
+      '[DONE]',
+      '{"id":"chatcmpl-1"',
+    ])
+      assert.equal(assertSound(openaiChat, l, null, d), null, d);
+    assert.equal(assertSound(openaiChat, l, 'error', oai({})), null, 'a different SSE event name');
+  });
+
+  test('Anthropic: whitespace padding before the closing brace varies; other deltas do not match', () => {
+    const l = learn(anthropicMessages, 'content_block_delta', anth('Hello'));
+    assert.equal(assertSound(anthropicMessages, l, 'content_block_delta', anth(' there', '      ')), ' there');
+    assert.equal(assertSound(anthropicMessages, l, 'content_block_delta', anth('', '')), null);
+    assert.equal(assertSound(anthropicMessages, l, 'content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"x"}}'), null);
+    assert.equal(assertSound(anthropicMessages, l, 'content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x"}}'), null);
+    const think = learn(anthropicMessages, 'content_block_delta', '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}');
+    assert.equal(think.tpl.keep, false, 'thinking is not completion text');
+  });
+
+  test('Responses and Ollama: per-chunk sequence numbers and timestamps are skipped', () => {
+    const r = learn(openaiResponses, 'response.output_text.delta', resp('a', 1));
+    assert.equal(assertSound(openaiResponses, r, 'response.output_text.delta', resp('b', 2)), 'b');
+    assert.equal(assertSound(openaiResponses, r, 'response.output_text.delta', resp('b', 3, ',"error":{"code":"x"}')), null);
+    const o = learn(ollamaGenerate, null, olla('a', '2025-05-19T09:26:59.678947Z'));
+    assert.equal(assertSound(ollamaGenerate, o, null, olla('b', '2025-05-19T09:27:00.1Z')), 'b');
+    assert.equal(assertSound(ollamaGenerate, o, null, olla('b', 't', true)), null);
+  });
+
+  test('SSE events: the fused match agrees with data extraction and refuses anything but one data line', () => {
+    const l = learn(openaiChat, null, oai({}));
+    const data = oai(choice({ delta: { content: 'hi' } }));
+    const piece = `data: ${data}\n\ndata: ${data}\n\n`;
+    const first = l.tpl.matchSseEvent(piece, 0);
+    assert.deepEqual(first, { text: 'hi', next: data.length + 8 });
+    assert.deepEqual(l.tpl.matchSseEvent(piece, first!.next), { text: 'hi', next: piece.length });
+    assert.deepEqual(l.tpl.matchSseEvent(`data:${data}\n\n`, 0)?.text, 'hi', 'no space after the colon');
+    for (const p of [`data: ${data}\n`, `data: ${data}\nid: 7\n\n`, `data: ${data}\ndata: x\n\n`, `event: x\ndata: ${data}\n\n`, `data:  ${data}\n\n`, `: c\ndata: ${data}\n\n`])
+      assert.equal(l.tpl.matchSseEvent(p, 0), null, JSON.stringify(p));
+    const a = learn(anthropicMessages, 'content_block_delta', anth('Hello'));
+    assert.equal(a.tpl.matchSseEvent(`event: content_block_delta\ndata: ${anth('x', '  ')}\n\n`, 0)?.text, 'x');
+    assert.equal(a.tpl.matchSseEvent(`event: message_delta\ndata: ${anth('x')}\n\n`, 0), null);
+  });
+
+  test('property: random mutations of a content chunk are matched only when the full path agrees', () => {
+    const l = learn(openaiChat, null, oai({}));
+    const a = learn(anthropicMessages, 'content_block_delta', anth('Hello'));
+    const value = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.boolean(), fc.dictionary(fc.string({ maxLength: 4 }), fc.string(), { maxKeys: 2 }));
+    const mutation = fc.oneof(
+      fc.record({ text: fc.string({ unit: 'grapheme' }) }),
+      fc.record({ key: fc.constantFrom('id', 'object', 'created', 'model', 'system_fingerprint', 'usage', 'obfuscation', 'error', 'service_tier', 'x'), value }),
+      fc.record({ choiceKey: fc.constantFrom('index', 'finish_reason', 'logprobs', 'delta', 'text', 'stop_reason'), value }),
+      fc.record({ deltaKey: fc.constantFrom('content', 'role', 'refusal', 'reasoning_content', 'tool_calls'), value }),
+    );
+    let matched = 0;
+    fc.assert(
+      fc.property(fc.array(mutation, { maxLength: 4 }), fc.string({ unit: 'grapheme' }), fc.nat({ max: 6 }), (muts, atext, pad) => {
+        const o = JSON.parse(oai({})) as Record<string, unknown> & { choices: Array<Record<string, unknown> & { delta: Record<string, unknown> }> };
+        for (const m of muts) {
+          const delta = o.choices[0]!.delta;
+          const deltaIsObject = typeof delta === 'object' && delta !== null;
+          if ('text' in m) {
+            if (deltaIsObject) delta['content'] = m.text;
+          } else if ('key' in m) o[m.key] = m.value;
+          else if ('choiceKey' in m) o.choices[0]![m.choiceKey] = m.value;
+          else if (deltaIsObject) delta[m.deltaKey] = m.value;
+        }
+        if (assertSound(openaiChat, l, null, JSON.stringify(o)) !== null) matched++;
+        if (assertSound(anthropicMessages, a, 'content_block_delta', anth(atext, ' '.repeat(pad))) !== null) matched++;
+      }),
+      { numRuns: 2000 },
+    );
+    assert.ok(matched > 1000, `the property must exercise matches too (${matched})`);
+  });
+});
