@@ -204,12 +204,11 @@ export class LlmCallBuilder implements ExchangeHandler {
   private onFastSseEvent(s: string, pos: number, ts: number): number {
     const tpl = this.template;
     if (tpl === null) return -1;
-    const m = tpl.matchSseEvent(s, pos);
-    if (m === null) return -1;
-    if (this.inert) return m.next;
-    if (tpl.keep) this.st.completion.add(m.text);
+    const text = tpl.matchSseEvent(s, pos);
+    if (text === null) return -1;
+    if (tpl.keep) this.st.completion.add(text);
     this.countChunk(ChunkKind.Content, ts);
-    return m.next;
+    return tpl.sseEventEnd;
   }
 
   private onPayload(event: string | null, data: string, ts: number): void {
@@ -233,7 +232,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       const shape = st.contentShape;
       if (shape !== null && kind === ChunkKind.Content && this.learned < MAX_TEMPLATES_PER_CALL) {
         this.learned++;
-        this.template = ContentTemplate.learn(data, event, shape, this.route.adapter.skipKeys ?? NO_KEYS) ?? this.template;
+        this.template = ContentTemplate.forChunk(data, event, shape, this.route.adapter.skipKeys ?? NO_KEYS) ?? this.template;
       }
     }
     this.countChunk(kind, ts);

@@ -15,6 +15,10 @@
 // Cost: one compiled regular-expression match per chunk (~0.3 µs for an OpenAI chunk) instead
 // of a JSON.parse (~3 µs).
 
+/** Recently learned templates, most recent first (shared: templates are immutable). */
+const RECENT: ContentTemplate[] = [];
+const RECENT_MAX = 16;
+
 const enum Hole {
   /** The content string's characters (between its quotes). */
   Text,
@@ -59,6 +63,8 @@ export class ContentTemplate {
     /** SSE event name the template applies to (null: no `event:` field). */
     readonly event: string | null,
     readonly keep: boolean,
+    /** The adapter's skip keys the template was cut with (a template is only reused with them). */
+    private readonly skipKeys: ReadonlySet<string>,
     /** literals[i] precedes holes[i]; the last literal ends the chunk. */
     literals: string[],
     holes: Hole[],
@@ -74,6 +80,31 @@ export class ContentTemplate {
 
   /** Chars held (memory accounting). */
   readonly size: number;
+
+  /**
+   * The template for a content chunk the adapter just read: a recently used one when it matches
+   * the chunk exactly (streams of one model share their shape, and compiling a regular
+   * expression per call would cost more than a short stream's parsing), else a new one.
+   */
+  static forChunk(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>): ContentTemplate | null {
+    const recent = RECENT;
+    for (let i = 0; i < recent.length; i++) {
+      const t = recent[i]!;
+      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.match(data) === shape.text) {
+        if (i > 0) {
+          recent.splice(i, 1);
+          recent.unshift(t);
+        }
+        return t;
+      }
+    }
+    const t = ContentTemplate.learn(data, event, shape, skipKeys);
+    if (t !== null) {
+      recent.unshift(t);
+      if (recent.length > RECENT_MAX) recent.pop();
+    }
+    return t;
+  }
 
   /**
    * Cut `data` into a template, or null when the shape is not one the template can represent
@@ -103,7 +134,7 @@ export class ContentTemplate {
     }
     literals.push(data.slice(pos));
     // Flatten the literals: slices would keep the learning chunk's whole piece alive.
-    return new ContentTemplate(event, shape.keep, literals, holes);
+    return new ContentTemplate(event, shape.keep, skipKeys, literals, holes);
   }
 
   /** The chunk's text if `data` has this template's shape, else null. */
@@ -112,19 +143,27 @@ export class ContentTemplate {
     return m === null ? null : textOf(m);
   }
 
-  /** At `pos` of an SSE piece: the event's text and its end, if the whole event has this shape. */
-  matchSseEvent(s: string, pos: number): { text: string; next: number } | null {
+  /**
+   * At `pos` of an SSE piece: the event's text if the whole event has this shape (its end is
+   * then `sseEventEnd`), else null.
+   */
+  matchSseEvent(s: string, pos: number): string | null {
     const re = this.sseEvent;
     re.lastIndex = pos;
     const m = re.exec(s);
-    if (m === null) return null;
-    const text = textOf(m);
-    return text === null ? null : { text, next: re.lastIndex };
+    return m === null ? null : textOf(m);
+  }
+
+  /** Where the event last matched by matchSseEvent ends (after its blank line). */
+  get sseEventEnd(): number {
+    return this.sseEvent.lastIndex;
   }
 }
 
+/** The matched text, or null when empty (the full path counts an empty text as no content). */
 function textOf(m: RegExpExecArray): string | null {
   const raw = m[1]!;
+  if (raw.length === 0) return null;
   return raw.indexOf('\\') < 0 ? raw : decodeRaw(raw);
 }
 

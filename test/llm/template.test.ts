@@ -125,15 +125,28 @@ describe('content templates', () => {
     const l = learn(openaiChat, null, oai({}));
     const data = oai(choice({ delta: { content: 'hi' } }));
     const piece = `data: ${data}\n\ndata: ${data}\n\n`;
-    const first = l.tpl.matchSseEvent(piece, 0);
-    assert.deepEqual(first, { text: 'hi', next: data.length + 8 });
-    assert.deepEqual(l.tpl.matchSseEvent(piece, first!.next), { text: 'hi', next: piece.length });
-    assert.deepEqual(l.tpl.matchSseEvent(`data:${data}\n\n`, 0)?.text, 'hi', 'no space after the colon');
+    assert.equal(l.tpl.matchSseEvent(piece, 0), 'hi');
+    assert.equal(l.tpl.sseEventEnd, data.length + 8);
+    assert.equal(l.tpl.matchSseEvent(piece, data.length + 8), 'hi');
+    assert.equal(l.tpl.sseEventEnd, piece.length);
+    assert.equal(l.tpl.matchSseEvent(`data:${data}\n\n`, 0), 'hi', 'no space after the colon');
     for (const p of [`data: ${data}\n`, `data: ${data}\nid: 7\n\n`, `data: ${data}\ndata: x\n\n`, `event: x\ndata: ${data}\n\n`, `data:  ${data}\n\n`, `: c\ndata: ${data}\n\n`])
       assert.equal(l.tpl.matchSseEvent(p, 0), null, JSON.stringify(p));
     const a = learn(anthropicMessages, 'content_block_delta', anth('Hello'));
-    assert.equal(a.tpl.matchSseEvent(`event: content_block_delta\ndata: ${anth('x', '  ')}\n\n`, 0)?.text, 'x');
+    assert.equal(a.tpl.matchSseEvent(`event: content_block_delta\ndata: ${anth('x', '  ')}\n\n`, 0), 'x');
     assert.equal(a.tpl.matchSseEvent(`event: message_delta\ndata: ${anth('x')}\n\n`, 0), null);
+  });
+
+  test('streams of one shape share a compiled template; a different shape or key set does not', () => {
+    const skip = openaiChat.skipKeys!;
+    const a = ContentTemplate.forChunk(oai({ id: 'chatcmpl-a' }), null, { key: 'content', text: 'x', keep: true }, skip);
+    const b = ContentTemplate.forChunk(oai({ id: 'chatcmpl-b', ...choice({ delta: { content: 'y' } }) }), null, { key: 'content', text: 'y', keep: true }, skip);
+    assert.ok(a && a === b, 'same shape, other id: reused');
+    const c = ContentTemplate.forChunk(oai({ service_tier: 'flex' }), null, { key: 'content', text: 'x', keep: true }, skip);
+    assert.ok(c && c !== a, 'a different literal: a new template');
+    const d = ContentTemplate.forChunk(oai({}), null, { key: 'content', text: 'x', keep: true }, new Set());
+    assert.ok(d && d !== a, 'other skip keys: a new template');
+    assert.equal(d.match(oai({ id: 'other' })), null, 'without skip keys the id is a literal');
   });
 
   test('property: random mutations of a content chunk are matched only when the full path agrees', () => {
@@ -156,7 +169,7 @@ describe('content templates', () => {
           if ('text' in m) {
             if (deltaIsObject) delta['content'] = m.text;
           } else if ('key' in m) o[m.key] = m.value;
-          else if ('choiceKey' in m) o.choices[0]![m.choiceKey] = m.value;
+          else if ('choiceKey' in m) (o.choices[0] as Record<string, unknown>)[m.choiceKey] = m.value;
           else if (deltaIsObject) delta[m.deltaKey] = m.value;
         }
         if (assertSound(openaiChat, l, null, JSON.stringify(o)) !== null) matched++;
