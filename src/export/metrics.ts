@@ -2,10 +2,10 @@
 // Client-side records feed gen_ai.client.* and the project metrics; records observed on the
 // serving process (observed_side 'server') feed gen_ai.server.* only, so a call whose both ends
 // run on this node is not counted twice.
-import type { CallRecord, GapStats, LlmCallRecord, RetrievalCallRecord } from '../llm/records.ts';
+import type { CallRecord, GapStats, LlmCallRecord, RetrievalCallRecord, ServerRequestRecord } from '../llm/records.ts';
 import type { PipelineStats } from '../llm/pipeline.ts';
 import type { DecoderStats } from '../capture/decoder.ts';
-import { Attr, Metrics, llmMetricAttributes, retrievalMetricAttributes, type Attributes, type MetricDef } from './semconv.ts';
+import { Attr, Metrics, llmMetricAttributes, retrievalMetricAttributes, serverRequestMetricAttributes, type Attributes, type MetricDef } from './semconv.ts';
 import { MetricStore } from './store.ts';
 
 /** Capture-side counters, all monotonic totals since start (gauges excepted). */
@@ -61,6 +61,8 @@ export class RecordMetrics {
     } else if (r.schema === 'llmslo.retrieval_call/v1') {
       if (r.observed_side === 'server') this.skip('server_side_retrieval');
       else this.observeRetrieval(r);
+    } else if (r.schema === 'llmslo.server_request/v1') {
+      this.observeServerRequest(r);
     } else {
       this.skip('unknown_schema');
     }
@@ -137,9 +139,16 @@ export class RecordMetrics {
     this.f(Metrics.retrievalDuration).observe(attrs, r.duration_s);
   }
 
-  /** Share of an inbound request's duration spent in retrieval (see RetrievalShareTracker). */
-  observeRetrievalShare(dbSystem: string, share: number): void {
-    this.f(Metrics.retrievalShare).observe({ [Attr.dbSystem]: dbSystem }, Math.min(1, Math.max(0, share)));
+  /**
+   * Inbound request duration, and its retrieval share for the requests that made LLM or
+   * retrieval calls (the others would only pile up zeros: health checks, static files).
+   */
+  private observeServerRequest(r: ServerRequestRecord): void {
+    if (r.duration_s !== null) this.f(Metrics.serverRequestDuration).observe(serverRequestMetricAttributes(r), r.duration_s);
+    const o = r.outbound;
+    if (r.retrieval_share !== null && o.llm.count + o.retrieval.count > 0) {
+      this.f(Metrics.retrievalShare).observe(serverRequestMetricAttributes(r, false), Math.min(1, Math.max(0, r.retrieval_share)));
+    }
   }
 
   /** Copies capture counters (monotonic totals) into the store. */

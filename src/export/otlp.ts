@@ -29,7 +29,7 @@ import type { SloAlertEvent } from '../slo/alert_event.ts';
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { BoundedExportQueue, type BoundedQueueOptions, type QueueCounters } from './queue.ts';
 import { Attr, SEMCONV_SCHEMA_URL, type Attributes } from './semconv.ts';
-import { inboundRequestSpan, parentContext, recordSpan, spanTimes, type InboundRequest, type SpanOptions } from './spans.ts';
+import { PresetIdGenerator, parentContext, recordSpan, spanTimes, type SpanOptions } from './spans.ts';
 import type { MetricStore } from './store.ts';
 
 export const LLMSLO_VERSION = '0.1.0';
@@ -264,13 +264,12 @@ export class OtlpExport {
   private readonly tracer;
   private readonly logger;
   private readonly lastErrors: LastErrors = { metrics: null, traces: null, logs: null };
+  /** SERVER spans of inbound requests get the ids the pipeline gave them (see spans.ts). */
+  private readonly ids = new PresetIdGenerator();
+  private readonly spanOpts: SpanOptions & PrivacyOptions;
 
-  constructor(
-    opts: OtlpOptions,
-    store: MetricStore,
-    beforeCollect: () => void,
-    private readonly spanOpts: SpanOptions & PrivacyOptions = {},
-  ) {
+  constructor(opts: OtlpOptions, store: MetricStore, beforeCollect: () => void, spanOpts: SpanOptions & PrivacyOptions = {}) {
+    this.spanOpts = { ...spanOpts, ids: this.ids };
     const problem = checkOtlpEndpoint(opts.endpoint);
     if (problem) throw new Error(problem);
     // the SDK's defaults (telemetry.sdk.*), then ours, then the caller's
@@ -292,7 +291,7 @@ export class OtlpExport {
     if (opts.traces !== false) {
       const exporter: SpanExporter = new OTLPTraceExporter({ ...common, url: endpointFor(opts.endpoint, 'traces') });
       this.spanQueue = new BoundedExportQueue<ReadableSpan>(exportWith(exporter, this.lastErrors, 'traces'), opts.queue);
-      this.tracerProvider = new BasicTracerProvider({ resource: this.resource, sampler: new AlwaysOnSampler(), spanProcessors: [new QueueSpanProcessor(this.spanQueue)] });
+      this.tracerProvider = new BasicTracerProvider({ resource: this.resource, sampler: new AlwaysOnSampler(), idGenerator: this.ids, spanProcessors: [new QueueSpanProcessor(this.spanQueue)] });
     }
     this.logMode = opts.logs ?? 'records';
     if (this.logMode !== 'none') {
@@ -308,7 +307,7 @@ export class OtlpExport {
     const span = this.tracer ? recordSpan(this.tracer, r, this.spanOpts) : null;
     if (!this.logger) return;
     if (this.logMode === 'alerts' || (this.logMode === 'errors' && r['error.type'] === null)) return;
-    if (r.observed_side === 'server' && !this.spanOpts.serverSideSpans) return;
+    if (r.schema !== 'llmslo.server_request/v1' && r.observed_side === 'server' && !this.spanOpts.serverSideSpans) return;
     this.emitRecordLog(r, span);
   }
 
@@ -323,7 +322,11 @@ export class OtlpExport {
       severityNumber: err ? SeverityNumber.WARN : SeverityNumber.INFO,
       severityText: err ? 'WARN' : 'INFO',
       body: toAnyValue(rec),
-      attributes: { [Attr.schema]: r.schema, [Attr.operationName]: r['gen_ai.operation.name'], ...(err ? { [Attr.errorType]: err } : {}) },
+      attributes: {
+        [Attr.schema]: r.schema,
+        ...(r.schema === 'llmslo.server_request/v1' ? { [Attr.httpRoute]: r['http.route'] } : { [Attr.operationName]: r['gen_ai.operation.name'] }),
+        ...(err ? { [Attr.errorType]: err } : {}),
+      },
       // the call's own span, or else the application span it was made under
       context: span ? trace.setSpan(ROOT_CONTEXT, span) : parentContext(r),
     });
@@ -340,10 +343,6 @@ export class OtlpExport {
       body: toAnyValue(ev),
       attributes: { [Attr.schema]: ev.schema, [Attr.slo]: ev.slo, [Attr.sloState]: ev.state, [Attr.sloSeverity]: ev.severity },
     });
-  }
-
-  onInboundRequest(req: InboundRequest): void {
-    if (this.tracer) inboundRequestSpan(this.tracer, req);
   }
 
   stats(): OtlpStats {

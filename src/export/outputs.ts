@@ -13,7 +13,7 @@ import { LLMSLO_VERSION, OtlpExport, checkOtlpEndpoint, type OtlpOptions, type O
 import { exportableRecord, type PrivacyOptions } from './privacy.ts';
 import { PrometheusBridge, startPrometheusServer, type PrometheusServer, type PrometheusServerOptions } from './prometheus.ts';
 import { Attr, Metrics, SEMCONV_VERSION } from './semconv.ts';
-import type { InboundRequest, SpanOptions } from './spans.ts';
+import type { SpanOptions } from './spans.ts';
 import { DEFAULT_MAX_SERIES, MetricStore } from './store.ts';
 
 export interface OutputsConfig {
@@ -49,51 +49,15 @@ export interface Outputs {
   readonly store: MetricStore;
   /** http://host:port/metrics when the endpoint is up. */
   readonly prometheusUrl: string | null;
+  /** Any pipeline record: llm_call, retrieval_call or server_request. */
   onRecord(rec: CallRecord): void;
   onCaptureStats(s: CaptureStatsSnapshot): void;
   onSloAlert(ev: SloAlertEvent): void;
-  /** Hook for a later inbound-request capture: SERVER span + retrieval share. */
-  onInboundRequest(req: InboundRequest): void;
   /** The Prometheus text the endpoint would serve now. */
   metricsText(): Promise<string>;
   stats(): OutputsStats;
   flush(): Promise<void>;
   shutdown(): Promise<void>;
-}
-
-/**
- * Retrieval time per trace, so an inbound request that ends later can report the share of its
- * duration spent in retrieval. Bounded: the oldest traces are forgotten first.
- */
-export class RetrievalShareTracker {
-  private readonly byTrace = new Map<string, { seconds: number; dbSystem: string }>();
-  evicted = 0;
-  constructor(private readonly maxTraces = 10_000) {}
-
-  add(traceId: string, dbSystem: string, seconds: number): void {
-    const e = this.byTrace.get(traceId);
-    if (e) {
-      e.seconds += seconds;
-      return;
-    }
-    if (this.byTrace.size >= this.maxTraces) {
-      const oldest = this.byTrace.keys().next().value;
-      if (oldest !== undefined) this.byTrace.delete(oldest);
-      this.evicted++;
-    }
-    this.byTrace.set(traceId, { seconds, dbSystem });
-  }
-
-  /** Takes the retrieval total of a trace (removing it). */
-  take(traceId: string): { seconds: number; dbSystem: string } | null {
-    const e = this.byTrace.get(traceId) ?? null;
-    if (e) this.byTrace.delete(traceId);
-    return e;
-  }
-
-  get size(): number {
-    return this.byTrace.size;
-  }
 }
 
 export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs> {
@@ -103,7 +67,6 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
   const store = new MetricStore({ maxSeries: config.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES, maxLabelSets: config.maxLabelSets });
   const metrics = new RecordMetrics(store, config.metrics);
   const privacy = config.privacy ?? {};
-  const shares = new RetrievalShareTracker();
   const jsonl = config.jsonl ? new JsonlWriter(config.jsonl) : null;
   let otlp: OtlpExport | null = null;
   let records = 0;
@@ -161,9 +124,6 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
       records++;
       try {
         metrics.observe(rec);
-        if (rec.schema === 'llmslo.retrieval_call/v1' && rec.observed_side === 'client' && rec.trace_id && rec.duration_s !== null) {
-          shares.add(rec.trace_id.toLowerCase(), rec['db.system.name'], rec.duration_s);
-        }
         otlp?.onRecord(rec);
         jsonl?.write(exportableRecord(rec, privacy));
       } catch {
@@ -181,14 +141,6 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
     onSloAlert(ev) {
       jsonl?.write(ev);
       otlp?.onSloAlert(ev);
-    },
-    onInboundRequest(req) {
-      if (req.trace_id) {
-        const r = shares.take(req.trace_id.toLowerCase());
-        const dur = (req.endMs - req.startMs) / 1000;
-        if (r && dur > 0) metrics.observeRetrievalShare(r.dbSystem, r.seconds / dur);
-      }
-      otlp?.onInboundRequest(req);
     },
     metricsText: () => bridge.metrics(),
     stats: () => ({ records, series: store.seriesCount(), jsonl: jsonl?.stats() ?? null, otlp: otlp?.stats() ?? null, prometheusScrapes: server?.scrapes() ?? 0 }),

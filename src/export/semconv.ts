@@ -2,7 +2,7 @@
 // (GenAI semconv v1.41.0, DB semconv for retrieval) and to their Prometheus spellings.
 // The GenAI conventions are still "Development" and moving to a separate repository: when a
 // name changes, change it here and nowhere else.
-import type { CallRecord, LlmCallRecord, RetrievalCallRecord } from '../llm/records.ts';
+import type { LlmCallRecord, OutboundCallRecord, RetrievalCallRecord, ServerRequestRecord } from '../llm/records.ts';
 
 export const SEMCONV_VERSION = '1.41.0';
 export const SEMCONV_SCHEMA_URL = `https://opentelemetry.io/schemas/${SEMCONV_VERSION}`;
@@ -51,6 +51,9 @@ export const Attr = {
   version: 'llmslo.version',
   semconvVersion: 'llmslo.semconv_version',
   httpRoute: 'http.route',
+  clientAddress: 'client.address',
+  k8sNamespace: 'k8s.namespace.name',
+  k8sWorkload: 'k8s.workload.name',
   schema: 'llmslo.schema',
   slo: 'llmslo.slo',
   sloState: 'llmslo.slo.state',
@@ -72,7 +75,7 @@ export const GENAI_METRIC_ATTRS = [
   Attr.operationName, Attr.providerName, Attr.requestModel, Attr.responseModel, Attr.serverAddress, Attr.serverPort, Attr.errorType,
 ] as const;
 /** Attributes whose values are open-ended: collapsed to `_OTHER` when a metric reaches its series cap. */
-export const HIGH_CARDINALITY_ATTRS: readonly string[] = [Attr.requestModel, Attr.responseModel, Attr.serverAddress, Attr.serverPort, Attr.dataSourceId, Attr.dbCollection];
+export const HIGH_CARDINALITY_ATTRS: readonly string[] = [Attr.requestModel, Attr.responseModel, Attr.serverAddress, Attr.serverPort, Attr.dataSourceId, Attr.dbCollection, Attr.httpRoute, Attr.k8sWorkload];
 export const OTHER_VALUE = '_OTHER';
 
 // Advisory bucket boundaries from the spec.
@@ -88,6 +91,8 @@ export const PER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03,
 export const GAP_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
 export const RATE_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000];
 export const RATIO_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1];
+/** Inbound requests: from health checks (ms) to streamed LLM answers (minutes). */
+export const SERVER_REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
 
 export type InstrumentKind = 'histogram' | 'counter' | 'gauge';
 
@@ -107,6 +112,8 @@ const m = (name: string, kind: InstrumentKind, unit: string, labels: readonly st
 const LLM_ATTRS = GENAI_METRIC_ATTRS;
 const LLM_OK_ATTRS = GENAI_METRIC_ATTRS.filter((a) => a !== Attr.errorType);
 const RETRIEVAL_ATTRS = [Attr.dbSystem, Attr.dbOperation, Attr.dbCollection, Attr.serverAddress, Attr.serverPort, Attr.errorType] as const;
+const SERVER_REQUEST_ATTRS = [Attr.httpMethod, Attr.httpRoute, Attr.httpStatus, Attr.k8sNamespace, Attr.k8sWorkload] as const;
+const SHARE_ATTRS = [Attr.httpMethod, Attr.httpRoute, Attr.k8sNamespace, Attr.k8sWorkload] as const;
 
 /** Every metric llmslo exports. Prometheus names are derived with `prometheusName`. */
 export const Metrics = {
@@ -131,7 +138,8 @@ export const Metrics = {
   tokens: m('llmslo.llm.tokens', 'counter', '{token}', [Attr.operationName, Attr.providerName, Attr.requestModel, Attr.tokenType, Attr.tokensSource], 'Tokens by type and by source (provider usage or tokenizer estimate).'),
   partialCalls: m('llmslo.llm.partial_calls', 'counter', '{call}', [Attr.operationName, Attr.providerName, Attr.partialReason], 'Calls whose capture was incomplete, by reason.'),
   retrievalDuration: m('llmslo.retrieval.duration', 'histogram', 's', [Attr.dbSystem, Attr.dataSourceId, Attr.serverAddress, Attr.errorType], 'Retrieval (vector search) duration.', LONG_LATENCY_BUCKETS),
-  retrievalShare: m('llmslo.retrieval.request_share', 'histogram', '1', [Attr.dbSystem], 'Share of an enclosing inbound request spent in retrieval calls.', RATIO_BUCKETS),
+  serverRequestDuration: m('llmslo.server_request.duration', 'histogram', 's', SERVER_REQUEST_ATTRS, 'Inbound HTTP request duration of applications on this node (request start to last response byte).', SERVER_REQUEST_BUCKETS),
+  retrievalShare: m('llmslo.retrieval.share_ratio', 'histogram', '1', SHARE_ATTRS, 'Share of an inbound request spent in retrieval (embeddings + vector search, union of their intervals), for requests that made LLM or retrieval calls.', RATIO_BUCKETS),
   // capture health (copied from the capture and pipeline counters)
   captureEvents: m('llmslo.capture.events', 'counter', '{event}', [], 'Kernel events received from the ring buffer.'),
   captureBytes: m('llmslo.capture.bytes', 'counter', 'By', [], 'Bytes of kernel events received.'),
@@ -212,8 +220,44 @@ export function retrievalMetricAttributes(r: RetrievalCallRecord): Attributes {
   return a;
 }
 
+/** Metric attributes of an inbound request (k8s labels only when the agent's enrichment set them). */
+export function serverRequestMetricAttributes(r: ServerRequestRecord, withStatus = true): Attributes {
+  const a: Attributes = {};
+  put(a, Attr.httpMethod, r['http.request.method']);
+  put(a, Attr.httpRoute, r['http.route']);
+  if (withStatus) put(a, Attr.httpStatus, r['http.response.status_code']);
+  const e = r as unknown as Record<string, unknown>;
+  const ns = e[Attr.k8sNamespace];
+  const wl = e[Attr.k8sWorkload];
+  if (typeof ns === 'string') put(a, Attr.k8sNamespace, ns);
+  if (typeof wl === 'string') put(a, Attr.k8sWorkload, wl);
+  return a;
+}
+
+/** SERVER span attributes of an inbound request: HTTP metadata and the outbound summary. */
+export function serverRequestSpanAttributes(r: ServerRequestRecord): Attributes {
+  const a = serverRequestMetricAttributes(r);
+  put(a, Attr.urlPath, r['url.path']);
+  put(a, Attr.serverAddress, r['server.address']);
+  if (r['server.address']) put(a, Attr.serverPort, r['server.port']);
+  put(a, Attr.clientAddress, r['client.address']);
+  put(a, Attr.errorType, r['error.type']);
+  put(a, Attr.processPid, r.process.pid);
+  put(a, Attr.processName, r.process.comm);
+  put(a, Attr.captureKind, r.capture);
+  const o = r.outbound;
+  a['llmslo.outbound.llm.count'] = o.llm.count;
+  a['llmslo.outbound.llm.union_s'] = o.llm.union_s;
+  a['llmslo.outbound.retrieval.count'] = o.retrieval.count;
+  a['llmslo.outbound.retrieval.union_s'] = o.retrieval.union_s;
+  if (o.ambiguous) a['llmslo.outbound.ambiguous'] = o.ambiguous;
+  put(a, 'llmslo.retrieval_share', r.retrieval_share);
+  if (r.partial) a['llmslo.partial'] = true;
+  return a;
+}
+
 /** Span name: `{gen_ai.operation.name} {gen_ai.request.model}`, or `retrieval {gen_ai.data_source.id}`. */
-export function spanName(r: CallRecord): string {
+export function spanName(r: OutboundCallRecord): string {
   if (r.schema === 'llmslo.retrieval_call/v1') {
     const source = r['gen_ai.data_source.id'] ?? r['db.collection.name'];
     return source ? `retrieval ${source}` : 'retrieval';
@@ -223,7 +267,7 @@ export function spanName(r: CallRecord): string {
 }
 
 /** Span attributes: metadata only, never prompt or completion text. */
-export function spanAttributes(r: CallRecord): Attributes {
+export function spanAttributes(r: OutboundCallRecord): Attributes {
   const a: Attributes = {};
   if (r.schema === 'llmslo.retrieval_call/v1') {
     Object.assign(a, retrievalMetricAttributes(r));
@@ -266,7 +310,7 @@ export function spanAttributes(r: CallRecord): Attributes {
 }
 
 /** String-array span attributes (kept apart so Attributes stays scalar for metrics). */
-export function spanArrayAttributes(r: CallRecord): Record<string, string[]> {
+export function spanArrayAttributes(r: OutboundCallRecord | ServerRequestRecord): Record<string, string[]> {
   const a: Record<string, string[]> = {};
   if (r.schema === 'llmslo.llm_call/v1' && r['gen_ai.response.finish_reasons'].length) a[Attr.finishReasons] = r['gen_ai.response.finish_reasons'];
   if (r.partial_reasons.length) a['llmslo.partial_reasons'] = r.partial_reasons;

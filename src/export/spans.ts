@@ -1,10 +1,52 @@
 // Call records -> OpenTelemetry spans. A CLIENT span per LLM call (`{operation} {model}`) and per
 // retrieval call (`retrieval {data source}`), timed from the kernel timestamps. When the call
 // carried a W3C traceparent, the span joins that trace as a child of the captured span id.
-// Inbound requests of the application (SERVER spans) come in through `inboundRequestSpan`.
+//
+// Inbound requests of applications (`llmslo.server_request/v1`) become SERVER spans
+// `{method} {route}`, children of the inbound traceparent when there was one. The pipeline gives
+// each inbound request the ids of its SERVER span up front (`server_span`) and writes them on the
+// outbound calls it links to it (`enclosing_request`). A linked call without a traceparent of
+// its own becomes a child of that SERVER span: its CLIENT span is exported first (the call ends
+// first) with the SERVER span's ids as parent, and the SERVER span is created later with exactly
+// those ids (PresetIdGenerator). Nothing waits or is buffered. A call that carried its own
+// traceparent keeps the application's span as its parent.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { CallRecord } from '../llm/records.ts';
-import { Attr, SpanEvents, spanArrayAttributes, spanAttributes, spanName, type Attributes } from './semconv.ts';
+import { RandomIdGenerator, type IdGenerator } from '@opentelemetry/sdk-trace-base';
+import type { CallRecord, ServerRequestRecord } from '../llm/records.ts';
+import { Attr, SpanEvents, serverRequestSpanAttributes, spanArrayAttributes, spanAttributes, spanName, type Attributes } from './semconv.ts';
+
+/**
+ * The tracer provider's id generator: random ids, except for the one span started inside
+ * `withIds`, which gets the given ids (the SDK asks for the span id first, then for a trace id
+ * only when the span has no valid parent).
+ */
+export class PresetIdGenerator implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  private span: string | null = null;
+  private trace: string | null = null;
+
+  withIds<T>(traceId: string, spanId: string, fn: () => T): T {
+    this.span = spanId;
+    this.trace = traceId;
+    try {
+      return fn();
+    } finally {
+      this.span = this.trace = null;
+    }
+  }
+
+  generateSpanId(): string {
+    const s = this.span;
+    this.span = null;
+    return s ?? this.random.generateSpanId();
+  }
+
+  generateTraceId(): string {
+    const t = this.trace;
+    this.trace = null;
+    return t ?? this.random.generateTraceId();
+  }
+}
 
 /** Maps a kernel monotonic timestamp (ns) to epoch milliseconds. */
 export type WallClock = (monoNs: number) => number;
@@ -49,23 +91,34 @@ export function spanTimes(r: CallRecord, clock?: WallClock): SpanTimes {
   return { startMs, endMs: Math.max(endMs, startMs), events };
 }
 
-/** The parent context for a record: the captured trace/span ids when they are valid. */
-export function parentContext(r: Pick<CallRecord, 'trace_id' | 'span_id'>): Context {
-  if (!r.trace_id || !r.span_id) return ROOT_CONTEXT;
-  const sc = { traceId: r.trace_id.toLowerCase(), spanId: r.span_id.toLowerCase(), traceFlags: TraceFlags.SAMPLED, isRemote: true };
-  return isSpanContextValid(sc) ? trace.setSpanContext(ROOT_CONTEXT, sc) : ROOT_CONTEXT;
+/**
+ * The parent context for a record: the captured trace/span ids when they are valid; else, for a
+ * call linked to an inbound request, that request's SERVER span.
+ */
+export function parentContext(r: { trace_id: string | null; span_id: string | null; enclosing_request?: { trace_id: string; span_id: string } }): Context {
+  const ctx = (traceId: string, spanId: string): Context | null => {
+    const sc = { traceId: traceId.toLowerCase(), spanId: spanId.toLowerCase(), traceFlags: TraceFlags.SAMPLED, isRemote: true };
+    return isSpanContextValid(sc) ? trace.setSpanContext(ROOT_CONTEXT, sc) : null;
+  };
+  const own = r.trace_id && r.span_id ? ctx(r.trace_id, r.span_id) : null;
+  if (own) return own;
+  const enc = r.enclosing_request;
+  return (enc && ctx(enc.trace_id, enc.span_id)) || ROOT_CONTEXT;
 }
 
 export interface SpanOptions {
   clock?: WallClock;
   /** Put the record's opt-in excerpts on the span (only with the export's explicit opt-in). */
   includeExcerpts?: boolean;
-  /** Emit SERVER spans for records observed on the serving process (default false: skipped). */
+  /** Emit SERVER spans for LLM/retrieval calls observed on the serving process (default false: skipped). */
   serverSideSpans?: boolean;
+  /** The id generator of the tracer's provider, so SERVER spans get the ids their children point at. */
+  ids?: PresetIdGenerator;
 }
 
 /** Starts and ends the span of one record; returns it (ended), or null when skipped. */
 export function recordSpan(tracer: Tracer, r: CallRecord, opts: SpanOptions = {}): Span | null {
+  if (r.schema === 'llmslo.server_request/v1') return serverRequestSpan(tracer, r, opts);
   if (r.observed_side === 'server' && !opts.serverSideSpans) return null;
   const times = spanTimes(r, opts.clock);
   const attributes: Record<string, Attributes[string] | string[]> = { ...spanAttributes(r), ...spanArrayAttributes(r) };
@@ -102,16 +155,45 @@ export interface InboundRequest {
   span_id: string | null;
   serverAddress?: string | null;
   serverPort?: number | null;
+  /** The ids this SERVER span must have (the ones linked calls point at); needs `ids`. */
+  own?: { trace_id: string; span_id: string } | null;
+  attributes?: Record<string, Attributes[string] | string[]>;
+  events?: SpanTimes['events'];
 }
 
-export function inboundRequestSpan(tracer: Tracer, req: InboundRequest): Span {
-  const attributes: Attributes = { [Attr.httpMethod]: req.method };
+export function inboundRequestSpan(tracer: Tracer, req: InboundRequest, ids?: PresetIdGenerator): Span {
+  const attributes: Record<string, Attributes[string] | string[]> = { ...(req.attributes ?? {}), [Attr.httpMethod]: req.method };
   if (req.route) attributes[Attr.httpRoute] = req.route;
   if (req.statusCode !== null) attributes[Attr.httpStatus] = req.statusCode;
   if (req.serverAddress) attributes[Attr.serverAddress] = req.serverAddress;
   if (req.serverAddress && req.serverPort) attributes[Attr.serverPort] = req.serverPort;
-  const span = tracer.startSpan(req.route ? `${req.method} ${req.route}` : req.method, { kind: SpanKind.SERVER, startTime: req.startMs, attributes }, parentContext(req));
-  if (req.statusCode !== null && req.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  const start = (): Span => tracer.startSpan(req.route ? `${req.method} ${req.route}` : req.method, { kind: SpanKind.SERVER, startTime: req.startMs, attributes }, parentContext(req));
+  const span = ids && req.own ? ids.withIds(req.own.trace_id.toLowerCase(), req.own.span_id.toLowerCase(), start) : start();
+  for (const e of req.events ?? []) span.addEvent(e.name, e.timeMs);
+  if (req.statusCode !== null && req.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: 'server_error' });
   span.end(Math.max(req.endMs, req.startMs));
   return span;
+}
+
+/** The SERVER span of a `llmslo.server_request/v1` record. */
+export function serverRequestSpan(tracer: Tracer, r: ServerRequestRecord, opts: SpanOptions = {}): Span {
+  const times = spanTimes(r, opts.clock);
+  return inboundRequestSpan(
+    tracer,
+    {
+      startMs: times.startMs,
+      endMs: times.endMs,
+      method: r['http.request.method'],
+      route: r['http.route'],
+      statusCode: r['http.response.status_code'],
+      trace_id: r.trace_id,
+      span_id: r.span_id,
+      serverAddress: r['server.address'],
+      serverPort: r['server.port'],
+      own: r.server_span,
+      attributes: { ...serverRequestSpanAttributes(r), ...spanArrayAttributes(r) },
+      events: times.events,
+    },
+    opts.ids,
+  );
 }

@@ -1,4 +1,5 @@
-// The entry point: capture StreamEvents in, LlmCallRecord / RetrievalCallRecord out.
+// The entry point: capture StreamEvents in, LlmCallRecord / RetrievalCallRecord /
+// ServerRequestRecord out.
 //
 //   const sink = createCallPipeline({ clock, resolveComm }, (rec) => out.write(rec));
 //   source.on('event', (ev) => sink.onEvent(ev)); ... sink.flush(nowNs);
@@ -18,6 +19,8 @@ import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounte
 import { splitTarget } from './http_meta.ts';
 import type { CallRecord } from './records.ts';
 import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
+import { DEFAULT_SERVER_REQUEST_LIMITS, ServerRequestBuilder, ServerRequestTracker, newServerRequestCounters } from './server_request.ts';
+import type { ServerRequestCounters, ServerRequestLimits } from './server_request.ts';
 import { estimateTokens } from './tokens.ts';
 
 export interface PipelineLimits extends CallLimits, HttpConnLimits {
@@ -51,6 +54,13 @@ export interface PipelineOptions {
   keepExcerpts?: ExcerptOptions | false;
   /** Also follow vector-database requests (default true). */
   retrieval?: boolean;
+  /**
+   * Inbound requests of applications on this node (the observed process is the server, and the
+   * request is not an LLM or retrieval call being served) -> `llmslo.server_request/v1`, with the
+   * LLM and retrieval calls the process made while serving them (default true).
+   */
+  serverRequests?: boolean;
+  serverRequestLimits?: Partial<ServerRequestLimits>;
 }
 
 export interface PipelineStats {
@@ -63,15 +73,18 @@ export interface PipelineStats {
   lostRecords: number;
   /** Bytes currently held in parser buffers across all connections. */
   bufferedBytes: number;
+  serverRequests: ServerRequestCounters & { open: number; heldIntervals: number };
 }
 
 export interface CallPipeline extends StreamSink {
   stats(): PipelineStats;
 }
 
+type Builder = LlmCallBuilder | RetrievalCallBuilder | ServerRequestBuilder;
+
 interface ConnEntry {
   http: HttpConnection;
-  builders: Set<LlmCallBuilder | RetrievalCallBuilder>;
+  builders: Set<Builder>;
 }
 
 const NO_HEADERS: Headers = { raw: new Map(), get: () => undefined };
@@ -101,7 +114,15 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   let captureLossEvents = 0;
   let lostRecords = 0;
 
+  const servers = options.serverRequests === false ? null : new ServerRequestTracker({ ...DEFAULT_SERVER_REQUEST_LIMITS, ...(options.serverRequestLimits ?? {}) });
   const emit = (rec: CallRecord): void => {
+    try {
+      // links the call to the inbound request it was made for (before anyone sees the record)
+      if (servers !== null && rec.schema !== 'llmslo.server_request/v1') servers.onOutbound(rec);
+    } catch (err) {
+      counters.internalErrors++;
+      counters.lastInternalError = `server_request link: ${(err as Error).message}`;
+    }
     try {
       onRecord(rec);
     } catch (err) {
@@ -123,6 +144,9 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         const rr = routeRetrievalRequest(req.method, host, path);
         if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, emit);
       }
+      if (b === null && servers !== null && ctx.role === 'server') {
+        return track(entry(), new ServerRequestBuilder(ctx, servers, { clock: env.clock, resolveComm: env.resolveComm, emit }));
+      }
       if (b === null) {
         counters.ignoredRequests++;
         return null;
@@ -143,7 +167,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     },
   });
 
-  const track = <B extends LlmCallBuilder | RetrievalCallBuilder>(e: ConnEntry, builder: B): B => {
+  const track = <B extends Builder>(e: ConnEntry, builder: B): B => {
     e.builders.add(builder);
     // Forget the builder when its exchange finishes.
     const finish = builder.onFinish.bind(builder);
@@ -238,7 +262,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         for (const b of e.builders) buffered += b.bufferedBytes;
       }
       connStats.open = conns.size;
-      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered };
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 } };
     },
   };
 }

@@ -1,9 +1,10 @@
 // The records this layer emits. Field names follow DESIGN.md's contract (OTel GenAI semconv
 // v1.41.0 names where one exists). JSON Schemas: schemas/llmslo.llm_call.v1.json and
-// schemas/llmslo.retrieval_call.v1.json — keep the two in step.
+// schemas/llmslo.retrieval_call.v1.json, schemas/llmslo.server_request.v1.json — keep them in step.
 
 export const LLM_CALL_SCHEMA = 'llmslo.llm_call/v1';
 export const RETRIEVAL_CALL_SCHEMA = 'llmslo.retrieval_call/v1';
+export const SERVER_REQUEST_SCHEMA = 'llmslo.server_request/v1';
 
 export type ErrorType =
   | 'rate_limited'
@@ -120,6 +121,8 @@ export interface LlmCallRecord {
   timestamps_ns: CallTimestamps;
   /** Only with the opt-in `keepExcerpts`: redacted, truncated text. */
   excerpts?: { prompt: string | null; completion: string | null };
+  /** Set when the call was made while serving an inbound request of the same process (see ServerRequestRecord). */
+  enclosing_request?: EnclosingRequest;
 }
 
 export interface RetrievalCallRecord {
@@ -154,6 +157,78 @@ export interface RetrievalCallRecord {
     response_start: number | null;
     response_end: number | null;
   };
+  /** Set when the call was made while serving an inbound request of the same process (see ServerRequestRecord). */
+  enclosing_request?: EnclosingRequest;
 }
 
-export type CallRecord = LlmCallRecord | RetrievalCallRecord;
+/** The SERVER span llmslo creates for an inbound request: its W3C trace id and span id. */
+export interface EnclosingRequest {
+  trace_id: string;
+  span_id: string;
+}
+
+export interface OutboundPart {
+  /** Calls linked to the request. */
+  count: number;
+  /** Their durations added up (parallel calls count each). */
+  sum_s: number;
+  /** Length of the union of their intervals (parallel calls count once). */
+  union_s: number;
+}
+
+/** The LLM and retrieval calls the serving process made while serving one inbound request. */
+export interface OutboundSummary {
+  /** chat / text_completion / generate_content calls. */
+  llm: OutboundPart;
+  /** Embeddings calls and vector searches: the retrieval contribution. */
+  retrieval: OutboundPart & { embeddings: number; vector_search: number };
+  /** Calls in the request's window that could belong to a concurrent request too (no trace id): not counted above. */
+  ambiguous: number;
+  /** Linked calls whose interval was not kept (memory caps): in the counts and sums, not in the unions. */
+  dropped: number;
+}
+
+/** An inbound HTTP request to an application on this node (the observed process is the server). */
+export interface ServerRequestRecord {
+  schema: typeof SERVER_REQUEST_SCHEMA;
+  time: string;
+  'http.request.method': string;
+  'url.path': string;
+  /** url.path with identifier-like segments templated as `{id}` (bounded cardinality). */
+  'http.route': string;
+  'http.response.status_code': number | null;
+  /** `server_error` on HTTP status >= 500, else null. */
+  'error.type': 'server_error' | null;
+  'server.address': string | null;
+  'server.port': number | null;
+  'client.address': string | null;
+  'client.port': number | null;
+  /** request_start -> response_end; null when the response end was not seen. */
+  duration_s: number | null;
+  outbound: OutboundSummary;
+  /** outbound.retrieval.union_s / duration_s (0..1); null when the duration is unknown or 0. */
+  retrieval_share: number | null;
+  /** From the inbound `traceparent`, when present: the caller's trace and span. */
+  trace_id: string | null;
+  span_id: string | null;
+  /** The ids of the SERVER span llmslo exports for this request (trace_id = the inbound one when present). */
+  server_span: EnclosingRequest;
+  capture: 'tls' | 'plain';
+  process: ProcessRef;
+  cgroup_id: number;
+  conn_id: number;
+  observed_side: 'server';
+  partial: boolean;
+  partial_reasons: string[];
+  timestamps_ns: {
+    request_start: number;
+    request_end: number | null;
+    response_start: number | null;
+    response_end: number | null;
+  };
+}
+
+/** The outbound calls the protocol layer reports. */
+export type OutboundCallRecord = LlmCallRecord | RetrievalCallRecord;
+
+export type CallRecord = LlmCallRecord | RetrievalCallRecord | ServerRequestRecord;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createOutputs, type Outputs } from '../../src/export/outputs.ts';
 import { DURATION_BUCKETS, TOKEN_BUCKETS } from '../../src/export/semconv.ts';
 import { checkOtlpEndpoint, otlpOptionsFromEnv } from '../../src/export/otlp.ts';
-import type { CallRecord, LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
+import type { CallRecord, LlmCallRecord, RetrievalCallRecord, ServerRequestRecord } from '../../src/llm/records.ts';
 import type { SloAlertEvent } from '../../src/slo/alert_event.ts';
 import { parseExposition, replayFixture, sumOf } from './helpers.ts';
 import { startReceiver, type Receiver } from './otlp_receiver.ts';
@@ -26,6 +26,19 @@ const traced: LlmCallRecord = { ...client.find((r) => r.stream)!, trace_id: TRAC
 const retrieval = loadFixtures()
   .flatMap((fx) => run(fixtureEvents(fx)).records)
   .filter((r): r is RetrievalCallRecord => r.schema === 'llmslo.retrieval_call/v1');
+// an inbound POST /ask that continued the caller's trace, and a call made while serving it
+// without a traceparent of its own: its CLIENT span must hang under the SERVER span
+const SERVER_SPAN = 'c0ffee00c0ffee00';
+const CALLER = 'b7ad6b7169203331';
+const linked: LlmCallRecord = { ...client.find((r) => !r.stream && r !== traced)!, trace_id: null, span_id: null, enclosing_request: { trace_id: TRACE, span_id: SERVER_SPAN } };
+const serverRequest: ServerRequestRecord = {
+  schema: 'llmslo.server_request/v1', time: new Date(Date.parse(linked.time) - 5).toISOString(), 'http.request.method': 'POST', 'url.path': '/ask', 'http.route': '/ask',
+  'http.response.status_code': 200, 'error.type': null, 'server.address': 'rag.local', 'server.port': 8080, 'client.address': '127.0.0.1', 'client.port': 40000,
+  duration_s: 2, outbound: { llm: { count: 1, sum_s: 1, union_s: 1 }, retrieval: { count: 0, sum_s: 0, union_s: 0, embeddings: 0, vector_search: 0 }, ambiguous: 0, dropped: 0 },
+  retrieval_share: 0, trace_id: TRACE, span_id: CALLER, server_span: { trace_id: TRACE, span_id: SERVER_SPAN }, capture: 'plain', process: { pid: 1, comm: 'rag' },
+  cgroup_id: 0, conn_id: 9, observed_side: 'server', partial: false, partial_reasons: [],
+  timestamps_ns: { request_start: 1e9, request_end: 1e9, response_start: 2.9e9, response_end: 3e9 },
+};
 const failed = loadFixtures()
   .flatMap((fx) => run(fixtureEvents(fx)).records)
   .filter((r): r is LlmCallRecord => r.schema === 'llmslo.llm_call/v1' && r['error.type'] === 'rate_limited');
@@ -37,7 +50,7 @@ describe('OTLP/HTTP export to a receiver', () => {
   before(async () => {
     rx = await startReceiver();
     out = await createOutputs({ prometheus: false, otlp: { endpoint: rx.url, metricIntervalMs: 60_000, queue: { delayMs: 50 } } });
-    for (const r of [...replay.records.filter((r) => r !== client.find((c) => c.stream)), traced, ...retrieval.slice(0, 3), ...failed.slice(0, 1)]) {
+    for (const r of [...replay.records.filter((r) => r !== client.find((c) => c.stream) && r !== linked), traced, linked, ...retrieval.slice(0, 3), ...failed.slice(0, 1), serverRequest]) {
       inputs.push(r);
       out.onRecord(r);
     }
@@ -45,7 +58,6 @@ describe('OTLP/HTTP export to a receiver', () => {
       schema: 'llmslo.slo_alert/v1', time: '2026-12-04T17:00:00.000Z', slo: 'chat-ttft', service: 'chat', sli: 'ttft', severity: 'page', state: 'firing',
       since: null, objective: 0.99, period: '28d', error_budget_remaining: 0.5, windows: [{ long: '1h', short: '5m', factor: 14.4, long_burn_rate: 20, short_burn_rate: 20, long_events: 10, short_events: 2, active: true }], labels: {},
     } satisfies SloAlertEvent);
-    out.onInboundRequest({ startMs: Date.now() - 100, endMs: Date.now(), method: 'POST', route: '/ask', statusCode: 200, trace_id: TRACE, span_id: 'b7ad6b7169203331' });
     await out.flush();
   });
   after(async () => {
@@ -62,7 +74,7 @@ describe('OTLP/HTTP export to a receiver', () => {
     const clientSpans = rx.spans.filter((s) => s.kind === SPAN_KIND_CLIENT);
     const expected = inputs.filter((r) => r.observed_side === 'client').length;
     assert.equal(clientSpans.length, expected);
-    assert.equal(rx.spans.filter((s) => s.kind === SPAN_KIND_SERVER).length, 1, 'only the inbound request hook');
+    assert.equal(rx.spans.filter((s) => s.kind === SPAN_KIND_SERVER).length, 1, 'only the server_request record');
     for (const s of clientSpans) {
       assert.equal(s.scope, 'llmslo');
       assert.equal(s.resource['service.name'], 'llmslo');
@@ -73,7 +85,7 @@ describe('OTLP/HTTP export to a receiver', () => {
   });
 
   test('span name, semconv attributes and kernel-derived times', () => {
-    const s = rx.spans.find((x) => x.traceId === TRACE && x.kind === SPAN_KIND_CLIENT);
+    const s = rx.spans.find((x) => x.traceId === TRACE && x.kind === SPAN_KIND_CLIENT && x.parentSpanId === PARENT);
     assert.ok(s, 'the traced call has a span in the captured trace');
     assert.equal(s.parentSpanId, PARENT, 'child of the captured span id');
     assert.equal(s.name, `chat ${traced['gen_ai.request.model']}`);
@@ -113,10 +125,22 @@ describe('OTLP/HTTP export to a receiver', () => {
     assert.equal(e.attributes['http.response.status_code'], 429);
   });
 
-  test('SERVER span hook for inbound requests joins the same trace', () => {
+  test('a server_request becomes a SERVER span with its preset ids; linked calls without a traceparent are its children', () => {
     const s = rx.spans.find((x) => x.kind === SPAN_KIND_SERVER)!;
     assert.equal(s.name, 'POST /ask');
     assert.equal(s.traceId, TRACE);
+    assert.equal(s.spanId, SERVER_SPAN);
+    assert.equal(s.parentSpanId, CALLER, 'child of the inbound traceparent');
+    assert.equal(s.attributes['http.route'], '/ask');
+    assert.equal(s.attributes['http.response.status_code'], 200);
+    assert.equal(s.attributes['llmslo.outbound.llm.count'], 1);
+    assert.equal(Number(s.endNs - s.startNs), 2e9);
+    const child = rx.spans.find((x) => x.kind === SPAN_KIND_CLIENT && x.parentSpanId === SERVER_SPAN);
+    assert.ok(child, 'the linked call hangs under the SERVER span');
+    assert.equal(child.traceId, TRACE);
+    assert.equal(child.name, `chat ${linked['gen_ai.request.model']}`);
+    // a span created after it gets random ids again
+    assert.equal(rx.spans.filter((x) => x.spanId === SERVER_SPAN).length, 1);
   });
 
   test('metrics: semconv names, units, advisory bounds, same counts as /metrics', async () => {

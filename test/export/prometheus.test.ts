@@ -11,6 +11,7 @@ import { gapObservations } from '../../src/export/metrics.ts';
 import { MetricStore } from '../../src/export/store.ts';
 import type { LlmCallRecord } from '../../src/llm/records.ts';
 import { parseExposition, replayFixture, sumOf, type Exposition } from './helpers.ts';
+import { ragScenario } from '../llm/server_streams.ts';
 
 const replay = replayFixture();
 const llm = replay.records.filter((r): r is LlmCallRecord => r.schema === 'llmslo.llm_call/v1');
@@ -212,28 +213,21 @@ test('per-chunk gap reconstruction keeps the count and never under-reports', () 
   assert.deepEqual(gapObservations({ p50: 0, p95: 0, max: 0, count: 0 }), []);
 });
 
-test('retrieval share of an inbound request, joined by trace id (hook)', async () => {
-  const { fixtureEvents, loadFixtures, run } = await import('../llm/wire.ts');
-  const retr = loadFixtures()
-    .flatMap((fx) => run(fixtureEvents(fx)).records)
-    .find((r) => r.schema === 'llmslo.retrieval_call/v1' && r.duration_s !== null && r.duration_s > 0);
-  assert.ok(retr && retr.schema === 'llmslo.retrieval_call/v1');
-  const trace = 'ab'.repeat(16);
+test('server_request records: request duration and retrieval share per route', async () => {
+  const { servers, calls } = ragScenario();
   const out = await createOutputs({ prometheus: false });
-  // two retrieval calls in the same trace, one in another trace
-  out.onRecord({ ...retr, trace_id: trace, span_id: '11'.repeat(8) });
-  out.onRecord({ ...retr, trace_id: trace, span_id: '22'.repeat(8) });
-  out.onRecord({ ...retr, trace_id: 'cd'.repeat(16), span_id: '33'.repeat(8) });
-  const reqS = retr.duration_s! * 4; // retrieval = 2/4 of the request
-  out.onInboundRequest({ startMs: 1000, endMs: 1000 + reqS * 1000, method: 'POST', route: '/ask', statusCode: 200, trace_id: trace.toUpperCase(), span_id: null });
-  // a request without retrieval records records nothing
-  out.onInboundRequest({ startMs: 0, endMs: 10, method: 'GET', route: null, statusCode: 200, trace_id: 'ef'.repeat(16), span_id: null });
+  for (const r of [...calls, ...servers]) out.onRecord(Object.assign(r, { 'k8s.namespace.name': 'rag', 'k8s.workload.name': 'rag-app' }));
   const e = parseExposition(await out.metricsText());
-  assert.equal(sumOf(e, 'llmslo_retrieval_request_share_count'), 1);
-  assert.ok(Math.abs(sumOf(e, 'llmslo_retrieval_request_share_sum') - 0.5) < 1e-9);
-  assert.equal(sumOf(e, 'db_client_operation_duration_seconds_count'), 3);
-  assert.equal(sumOf(e, 'llmslo_retrieval_request_share_bucket', { le: '0.4' }), 0);
-  assert.equal(sumOf(e, 'llmslo_retrieval_request_share_bucket', { le: '0.5' }), 1);
+  const labels = { http_request_method: 'POST', http_route: '/ask', http_response_status_code: '200', k8s_namespace_name: 'rag', k8s_workload_name: 'rag-app' };
+  assert.equal(sumOf(e, 'llmslo_server_request_duration_seconds_count', labels), 1);
+  assert.equal(sumOf(e, 'llmslo_server_request_duration_seconds_count', { http_route: '/healthz' }), 1);
+  assert.ok(Math.abs(sumOf(e, 'llmslo_server_request_duration_seconds_sum', labels) - 0.6) < 1e-6);
+  // only the request that made calls has a share: 92 ms of retrieval in 600 ms
+  assert.equal(sumOf(e, 'llmslo_retrieval_share_ratio_count'), 1);
+  assert.ok(Math.abs(sumOf(e, 'llmslo_retrieval_share_ratio_sum', { http_route: '/ask' }) - 0.092 / 0.6) < 1e-6);
+  assert.equal(sumOf(e, 'llmslo_retrieval_share_ratio_bucket', { le: '0.1' }), 0);
+  assert.equal(sumOf(e, 'llmslo_retrieval_share_ratio_bucket', { le: '0.2' }), 1);
+  assert.equal(e.types.get('llmslo_retrieval_share_ratio'), 'histogram');
   await out.shutdown();
 });
 
