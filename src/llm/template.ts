@@ -182,8 +182,9 @@ function decodeRaw(raw: string): string | null {
  * in SSE they would end the data line), so a match never spans lines.
  */
 const HOLE_PATTERN: Record<Hole, string> = {
-  [Hole.Text]: String.raw`((?:[^"\\\n\r]|\\.)+)`, // non-empty: the full path counts an empty text as no content
-  [Hole.SkipString]: String.raw`(?:[^"\\\n\r]|\\.)*`,
+  // "unrolled loop" form: runs of plain characters between escapes, no per-character alternation
+  [Hole.Text]: String.raw`([^"\\\n\r]*(?:\\.[^"\\\n\r]*)*)`, // emptiness is checked by textOf()
+  [Hole.SkipString]: String.raw`[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*`,
   [Hole.SkipNumber]: '[-+.eE0-9]+',
   [Hole.Space]: '[ \\t]*',
 };
