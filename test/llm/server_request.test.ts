@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { StreamEvent } from '../../src/capture/stream.ts';
 import type { OutboundCallRecord } from '../../src/llm/records.ts';
 import { routeTemplate, unionNs } from '../../src/llm/server_request.ts';
-import { APP, FX, inbound, ms, outbound, runAll } from './server_streams.ts';
+import { APP, FX, inbound, ms, outbound, ragScenario, runAll } from './server_streams.ts';
 import { asServerSide, fixtureEvents } from './wire.ts';
 import { assertValid } from './validate.ts';
 
@@ -227,4 +227,28 @@ describe('server_request records', () => {
     for (const r of records) assertValid(r);
     assert.equal(stats.serverRequests.open, 0);
   });
+});
+
+test('server_request records feed a request_latency SLO (route selector) in the SLO engine', async () => {
+  const { SloEngine } = await import('../../src/slo/engine.ts');
+  const { specFromYaml } = await import('../slo/helpers/scenario.ts');
+  const engine = new SloEngine(
+    specFromYaml(`apiVersion: llmslo/v1
+service: rag
+slos:
+  - name: ask-latency
+    sli: {type: request_latency, threshold: 500ms}
+    selector: {route: /ask}
+    objective: 99
+`),
+  );
+  const { servers } = ragScenario(); // /ask takes 600 ms: bad; /healthz is not selected
+  assert.equal(servers.length, 2);
+  const now = Date.parse(servers[0]!.time) + 1000;
+  for (const s of servers) engine.observe(s, now);
+  const [st] = engine.evaluate(now);
+  assert.ok(st);
+  assert.equal(st.slo, 'ask-latency');
+  assert.equal(st.period_good, 0, JSON.stringify(st));
+  assert.equal(st.period_bad, 1, JSON.stringify(st));
 });
