@@ -1,6 +1,6 @@
 // Parser throughput on a large synthetic mixed recording, on one core.
 //
-//   node --import tsx bench/parser/throughput.ts [--calls N] [--conns N] [--rounds N]
+//   node --expose-gc --import tsx bench/parser/throughput.ts [--dist] [--calls N] [--conns N] [--rounds N] [--cuts aligned|random]
 //
 // Builds in memory the StreamEvents a capture of many keep-alive connections would give:
 // OpenAI chat (with usage), OpenAI Responses, Anthropic Messages, Gemini SSE (CRLF) and Ollama
@@ -9,11 +9,14 @@
 // time. Then it times only `pipeline.onEvent` over them and prints stream chunks/s and MB/s,
 // and measures memory per open connection with streams in flight.
 import { performance } from 'node:perf_hooks';
-import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import type { CallRecord } from '../../src/llm/records.ts';
 import { buildRecording, chunkFrame, makeCall } from './recording.ts';
 
 const args = process.argv.slice(2);
+// --dist: time the compiled JavaScript the agent runs (dist/, built by scripts/setup.sh) instead
+// of the TypeScript sources through tsx (whose keep-names helpers add a few per cent).
+const FROM_DIST = args.includes('--dist');
+const { createCallPipeline } = (await import(FROM_DIST ? '../../dist/llm/pipeline.js' : '../../src/llm/pipeline.ts')) as typeof import('../../src/llm/pipeline.ts');
 const opt = (name: string, def: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : def;
@@ -58,6 +61,7 @@ function measureMemory(): void {
 measureMemory();
 
 const { events, streamChunks, bytes } = buildRecording({ calls: CALLS, conns: CONNS, cuts: CUTS });
+console.log(`code: ${FROM_DIST ? 'dist/ (compiled JavaScript)' : 'src/ through tsx'}`);
 console.log(`recording (${CUTS} reads): ${CONNS} connections, ${CALLS} calls, ${fmt(streamChunks)} stream chunks (SSE events / NDJSON lines), ${(bytes / 1e6).toFixed(1)} MB, ${fmt(events.length)} capture events`);
 
 let best = Infinity;

@@ -342,6 +342,12 @@ export class Http1Parser {
           pos = this.consumeLine(buf, pos, ts);
           break;
         case St.Trailers:
+          // Common case: no trailers, the blank line follows the last chunk at once.
+          if (this.lineBuf.length === 0 && pos + 1 < len && buf[pos] === CR && buf[pos + 1] === LF) {
+            pos += 2;
+            this.finish(ts);
+            break;
+          }
           pos = this.consumeLine(buf, pos, ts);
           break;
         case St.ChunkData: {
@@ -480,7 +486,7 @@ export class Http1Parser {
       this.enterResync();
       return stop;
     }
-    this.lineBuf += buf.toString('latin1', pos, stop);
+    if (stop > pos) this.lineBuf += buf.toString('latin1', pos, stop);
     if (lf < 0) return buf.length;
     let line = this.lineBuf;
     this.lineBuf = '';
