@@ -176,6 +176,15 @@ export class RecordMetrics {
       parse.set({ [Attr.parseStage]: 'body' }, p.http.undecodableBodies + p.calls.badJsonPayloads);
       parse.set({ [Attr.parseStage]: 'internal' }, p.calls.internalErrors);
       this.f(Metrics.openConnections).set({}, p.connections.open);
+      const sr = p.serverRequests;
+      if (sr) {
+        const links = this.f(Metrics.serverRequestLinking);
+        links.set({ [Attr.lossReason]: 'linked_calls' }, sr.linkedCalls);
+        links.set({ [Attr.lossReason]: 'ambiguous_calls' }, sr.ambiguousCalls);
+        links.set({ [Attr.lossReason]: 'dropped_intervals' }, sr.droppedIntervals);
+        links.set({ [Attr.lossReason]: 'untracked_requests' }, sr.untrackedRequests);
+        links.set({ [Attr.lossReason]: 'folded_routes' }, sr.routesFolded);
+      }
       this.f(Metrics.bufferedBytes).set({}, p.bufferedBytes);
     }
   }

@@ -214,10 +214,13 @@ test('per-chunk gap reconstruction keeps the count and never under-reports', () 
 });
 
 test('server_request records: request duration and retrieval share per route', async () => {
-  const { servers, calls } = ragScenario();
+  const { servers, calls, stats } = ragScenario();
   const out = await createOutputs({ prometheus: false });
   for (const r of [...calls, ...servers]) out.onRecord(Object.assign(r, { 'k8s.namespace.name': 'rag', 'k8s.workload.name': 'rag-app' }));
+  out.onCaptureStats({ pipeline: stats });
   const e = parseExposition(await out.metricsText());
+  assert.equal(sumOf(e, 'llmslo_server_request_linking_total', { llmslo_reason: 'linked_calls' }), 3);
+  assert.equal(sumOf(e, 'llmslo_server_request_linking_total', { llmslo_reason: 'ambiguous_calls' }), 0);
   const labels = { http_request_method: 'POST', http_route: '/ask', http_response_status_code: '200', k8s_namespace_name: 'rag', k8s_workload_name: 'rag-app' };
   assert.equal(sumOf(e, 'llmslo_server_request_duration_seconds_count', labels), 1);
   assert.equal(sumOf(e, 'llmslo_server_request_duration_seconds_count', { http_route: '/healthz' }), 1);
