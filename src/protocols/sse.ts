@@ -106,32 +106,58 @@ export class SseParser {
       if (s.charCodeAt(0) === 10) pos = 1;
       this.afterCr = false;
     }
-    // Fast loop for the dominant shape: LF framing, one "data: ..." line per event, nothing
-    // carried over. Anything else falls through to the general line parser from `pos`.
-    if (this.pending.length === 0 && this.firstData === null && this.eventName === null && !this.skipping && !this.oversize && s.indexOf('\r', pos) < 0) {
-      const max = this.limits.maxEventBytes;
-      const fast = this.fastEvent;
-      while (pos < len) {
-        const c = s.charCodeAt(pos);
-        if (fast !== null && (c === 100 /* d */ || c === 101) /* e */) {
-          const next = fast(s, pos, ts);
-          if (next > pos) {
-            this.counters.events++;
-            pos = next;
-            continue;
-          }
-        }
-        if (c !== 100 || !s.startsWith('data: ', pos)) break;
-        const nn = s.indexOf('\n\n', pos);
-        if (nn < 0 || nn - pos > max) break;
-        const lf = s.indexOf('\n', pos);
-        if (lf !== nn) break;
-        this.counters.events++;
-        this.onEvent(s.slice(pos + 6, nn), null, ts, this.lastId);
-        pos = nn + 2;
+    // Pieces without CR (LF framing) alternate between the fast loop, for whole events at a
+    // clean event boundary, and the line parser, for everything else (an event carried over
+    // from the previous piece, comments, multi-line data), returning to the fast loop after
+    // each blank line. Reads cut events anywhere, so almost every piece starts mid-event.
+    const lfOnly = s.indexOf('\r', pos) < 0;
+    while (pos < len) {
+      if (lfOnly && this.atEventBoundary()) {
+        pos = this.wholeEvents(s, pos, ts);
+        if (pos >= len) return;
       }
-      if (pos >= len) return;
+      pos = this.linesUntilBlank(s, pos, ts);
     }
+  }
+
+  private atEventBoundary(): boolean {
+    return this.pending.length === 0 && this.firstData === null && this.eventName === null && !this.skipping && !this.oversize;
+  }
+
+  /** Dispatches whole one-line `data:` events from `pos`; returns where it stopped. */
+  private wholeEvents(s: string, pos: number, ts: number): number {
+    const len = s.length;
+    const max = this.limits.maxEventBytes;
+    const fast = this.fastEvent;
+    while (pos < len) {
+      const c = s.charCodeAt(pos);
+      if (fast !== null && (c === 100 /* d */ || c === 101) /* e */) {
+        const next = fast(s, pos, ts);
+        if (next > pos) {
+          this.counters.events++;
+          pos = next;
+          continue;
+        }
+      }
+      if (c !== 100 || !s.startsWith('data: ', pos)) break;
+      const nn = s.indexOf('\n\n', pos);
+      if (nn < 0 || nn - pos > max) break;
+      const lf = s.indexOf('\n', pos);
+      if (lf !== nn) break;
+      this.counters.events++;
+      this.onEvent(s.slice(pos + 6, nn), null, ts, this.lastId);
+      pos = nn + 2;
+    }
+    return pos;
+  }
+
+  /**
+   * The general line parser: handles lines from `pos` up to and including the next blank line
+   * (an event's end) and returns the position after it, or carries an unfinished line over and
+   * returns the piece's length.
+   */
+  private linesUntilBlank(s: string, pos: number, ts: number): number {
+    const len = s.length;
     let nextLf = -2;
     let nextCr = -2;
     while (pos < len) {
@@ -143,7 +169,7 @@ export class SseParser {
       else eol = nextLf < nextCr ? nextLf : nextCr;
       if (eol < 0) {
         this.carry(s, pos);
-        return;
+        return len;
       }
       let next = eol + 1;
       if (eol === nextCr) {
@@ -155,11 +181,14 @@ export class SseParser {
         const line = this.pending + s.slice(pos, eol);
         this.pending = '';
         this.line(line, 0, line.length, ts);
+        if (line.length === 0) return next;
       } else {
         this.line(s, pos, eol, ts);
+        if (eol === pos) return next;
       }
       pos = next;
     }
+    return pos;
   }
 
   /** Bytes were lost: drop the event in progress and resume after the next blank line. */
