@@ -1,8 +1,9 @@
 // Inter-chunk gap distribution for one call with bounded memory: exact up to `cap` gaps, then a
 // deterministic reservoir sample (so the same stream always gives the same record). Max is exact.
 export class GapRecorder {
-  // Float64Array: no boxed number per gap (ns differences exceed small-integer range).
-  private gaps = new Float64Array(16);
+  // A plain array of doubles is stored unboxed; a small Float64Array per call would cost an
+  // off-heap backing store (and its GC finalisation) for every call.
+  private gaps: number[] = [];
   private n = 0;
   private seen = 0;
   private maxNs = 0;
@@ -22,12 +23,8 @@ export class GapRecorder {
     if (g > this.maxNs) this.maxNs = g;
     this.seen++;
     if (this.n < this.cap) {
-      if (this.n === this.gaps.length) {
-        const next = new Float64Array(Math.min(this.cap, this.gaps.length * 2));
-        next.set(this.gaps);
-        this.gaps = next;
-      }
-      this.gaps[this.n++] = g;
+      this.gaps.push(g);
+      this.n++;
       return;
     }
     // xorshift32: deterministic per call
@@ -47,7 +44,7 @@ export class GapRecorder {
   /** Seconds: nearest-rank p50 / p95 and the exact max; null without gaps. */
   summary(): { p50: number; p95: number; max: number; count: number } | null {
     if (this.seen === 0) return null;
-    const s = this.gaps.slice(0, this.n).sort();
+    const s = Float64Array.from(this.gaps).sort();
     const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
     return { p50: rank(0.5) / 1e9, p95: rank(0.95) / 1e9, max: this.maxNs / 1e9, count: this.seen };
   }
