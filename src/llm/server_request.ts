@@ -58,7 +58,7 @@ export interface ServerRequestCounters {
   droppedIntervals: number;
   /** Inbound requests not followed for linking (open-request caps). */
   untrackedRequests: number;
-  /** Requests whose route was folded into `_OTHER` (route cap). */
+  /** Paths whose route was folded into `_OTHER` (route cap; counted per path, not per request). */
   routesFolded: number;
 }
 
@@ -189,6 +189,7 @@ export class ServerRequestTracker {
   private open = 0;
   private held = 0;
   private readonly routes = new Set<string>();
+  private readonly routeCache = new Map<string, string>();
 
   constructor(readonly limits: ServerRequestLimits = DEFAULT_SERVER_REQUEST_LIMITS) {}
 
@@ -296,22 +297,40 @@ export class ServerRequestTracker {
 
   /** The summary of the calls linked to `r`, clipped to [startNs, endNs] (endNs null: unclipped). */
   summary(r: OpenRequest | null, startNs: number, endNs: number | null): OutboundSummary {
+    if (r === null) return emptySummary();
     const hi = endNs ?? Infinity;
-    const part = (a: Acc | null) => {
-      if (a === null) return { count: 0, sum_s: 0, union_s: 0 };
-      const u = unionNs(a.iv, startNs, hi);
-      // calls whose interval was not kept still count, and add their (unclipped) time to the sum
-      const keptRaw = unionNs(a.iv, -Infinity, Infinity).sum;
-      const extra = Math.max(0, a.sumNs - keptRaw);
-      return { count: a.count, sum_s: round9((u.sum + extra) / 1e9), union_s: round9(u.union / 1e9) };
-    };
+    const llm = summarize(r.llm, r.dropped > 0, startNs, hi);
+    const retrieval = summarize(r.retrieval, r.dropped > 0, startNs, hi);
     return {
-      llm: part(r?.llm ?? null),
-      retrieval: { ...part(r?.retrieval ?? null), embeddings: r?.embeddings ?? 0, vector_search: r?.vectorSearch ?? 0 },
-      ambiguous: r?.ambiguous ?? 0,
-      dropped: r?.dropped ?? 0,
+      llm,
+      retrieval: { count: retrieval.count, sum_s: retrieval.sum_s, union_s: retrieval.union_s, embeddings: r.embeddings, vector_search: r.vectorSearch },
+      ambiguous: r.ambiguous,
+      dropped: r.dropped,
     };
   }
+
+  /** Bounded cache of path -> admitted route (most requests repeat a handful of paths). */
+  routeOf(path: string): string {
+    let route = this.routeCache.get(path);
+    if (route === undefined) {
+      if (this.routeCache.size >= 4096) this.routeCache.clear();
+      route = this.admitRoute(routeTemplate(path));
+      this.routeCache.set(path, route);
+    }
+    return route;
+  }
+}
+
+function emptySummary(): OutboundSummary {
+  return { llm: { count: 0, sum_s: 0, union_s: 0 }, retrieval: { count: 0, sum_s: 0, union_s: 0, embeddings: 0, vector_search: 0 }, ambiguous: 0, dropped: 0 };
+}
+
+function summarize(a: Acc, someDropped: boolean, lo: number, hi: number): { count: number; sum_s: number; union_s: number } {
+  if (a.count === 0) return { count: 0, sum_s: 0, union_s: 0 };
+  const u = unionNs(a.iv, lo, hi);
+  // calls whose interval was not kept still count, and add their (unclipped) time to the sum
+  const extra = someDropped ? Math.max(0, a.sumNs - unionNs(a.iv, -Infinity, Infinity).sum) : 0;
+  return { count: a.count, sum_s: round9((u.sum + extra) / 1e9), union_s: round9(u.union / 1e9) };
 }
 
 const round9 = (x: number): number => Math.round(x * 1e9) / 1e9;
@@ -352,7 +371,7 @@ export class ServerRequestBuilder implements ExchangeHandler {
     const req = ctx.request;
     this.method = req.method.slice(0, 16);
     this.path = splitTarget(req.target).path;
-    this.route = tracker.admitRoute(routeTemplate(this.path));
+    this.route = tracker.routeOf(this.path);
     const ep = serverEndpoint(req.headers.get('host'), ctx.conn, 'server');
     this.address = ep.address;
     this.port = ep.port;
