@@ -90,39 +90,107 @@ const enum St {
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE']);
 const HTTP1_MARK = Buffer.from('HTTP/1.');
 
+/**
+ * Header fields as parallel arrays, looked up by a linear scan: a head has a few dozen fields
+ * and is asked for a handful, and hashing every fresh name into a Map costs more than that.
+ */
 class HeaderMap implements Headers {
-  constructor(readonly raw: Map<string, string>) {}
+  private map: Map<string, string> | null = null;
+  constructor(
+    private readonly names: string[],
+    private readonly values: string[],
+  ) {}
   get(name: string): string | undefined {
-    return this.raw.get(name);
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) if (names[i] === name) return this.values[i];
+    return undefined;
+  }
+  get raw(): ReadonlyMap<string, string> {
+    if (this.map === null) {
+      this.map = new Map();
+      for (let i = 0; i < this.names.length; i++) this.map.set(this.names[i]!, this.values[i]!);
+    }
+    return this.map;
   }
 }
 
-/** Parse one header block (start line + fields, without the blank line). Returns null if malformed. */
+/** RFC 9110 token characters (header names), by char code. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+/** 0: not a token; 1: a lower-case token; 2: a token with upper-case letters. */
+function tokenKind(s: string, from: number, to: number): 0 | 1 | 2 {
+  if (to <= from) return 0;
+  let upper = false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return 0;
+    if (c >= 65 && c <= 90) upper = true;
+  }
+  return upper ? 2 : 1;
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/**
+ * Parse one header block (start line + fields, without the blank line). Returns null if
+ * malformed. One pass with index arithmetic: heads of SDK requests carry ~20 fields, and a
+ * split/regex/trim per field cost more than everything else in a short call.
+ */
 export function parseHead(block: Buffer, expect: MessageKind | null): MessageHead | null {
   const text = block.toString('latin1');
-  const lines = text.split(/\r?\n/);
-  const start = lines[0] ?? '';
-  const fields = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.length === 0) continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      // obsolete line folding: continuation of the previous value
-      if ((line[0] === ' ' || line[0] === '\t') && fields.size > 0) {
-        const lastKey = [...fields.keys()].pop()!;
-        fields.set(lastKey, `${fields.get(lastKey)} ${line.trim()}`);
-        continue;
+  const len = text.length;
+  let lineEnd = text.indexOf('\n');
+  if (lineEnd < 0) lineEnd = len;
+  const start = text.slice(0, lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd);
+  const names: string[] = [];
+  const values: string[] = [];
+  /** Field the previous line belonged to (for obsolete line folding). */
+  let last = -1;
+  let pos = lineEnd + 1;
+  while (pos < len) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = len;
+    let end = nl;
+    if (end > pos && text.charCodeAt(end - 1) === 13) end--;
+    if (end > pos) {
+      const first = text.charCodeAt(pos);
+      const colon = text.indexOf(':', pos);
+      if (colon <= pos || colon >= end) {
+        // obsolete line folding: continuation of the previous value
+        if (!isOws(first) || last < 0) return null;
+        let a = pos;
+        while (a < end && isOws(text.charCodeAt(a))) a++;
+        let b = end;
+        while (b > a && isOws(text.charCodeAt(b - 1))) b--;
+        values[last] = `${values[last]} ${text.slice(a, b)}`;
+      } else {
+        // a name with whitespace before the colon is malformed (RFC 9112 §5.1)
+        const kind = tokenKind(text, pos, colon);
+        if (kind === 0) return null;
+        const name = kind === 1 ? text.slice(pos, colon) : text.slice(pos, colon).toLowerCase();
+        let a = colon + 1;
+        while (a < end && isOws(text.charCodeAt(a))) a++;
+        let b = end;
+        while (b > a && isOws(text.charCodeAt(b - 1))) b--;
+        const value = text.slice(a, b);
+        const at = names.indexOf(name);
+        if (at < 0) {
+          last = names.length;
+          names.push(name);
+          values.push(value);
+        } else {
+          // repeated fields are joined (RFC 9110 §5.3)
+          last = at;
+          values[at] = `${values[at]}, ${value}`;
+        }
       }
-      return null;
     }
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) return null;
-    const value = line.slice(colon + 1).trim();
-    const prev = fields.get(name);
-    fields.set(name, prev === undefined ? value : `${prev}, ${value}`);
+    pos = nl + 1;
   }
-  const headers = new HeaderMap(fields);
+  const headers = new HeaderMap(names, values);
   if (start.startsWith('HTTP/1.')) {
     if (expect === 'request') return null;
     const m = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(start);
