@@ -175,7 +175,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     else if (this.route.adapterName === 'gemini' && this.route.pathStream && head.status < 300 && ct.includes('json')) this.framing = 'jsonarray';
     else this.framing = 'json';
     if (this.st.provider === 'openai_compatible') {
-      for (const k of head.headers.raw.keys()) {
+      for (const k of head.headers.names?.() ?? head.headers.raw.keys()) {
         if (k.startsWith('x-litellm-')) {
           this.st.provider = 'litellm';
           break;

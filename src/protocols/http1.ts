@@ -13,6 +13,8 @@ export interface Headers {
   /** Lower-case name -> value (repeated fields joined with ", "). */
   get(name: string): string | undefined;
   readonly raw: ReadonlyMap<string, string>;
+  /** The lower-case field names, without building `raw`. */
+  names?(): readonly string[];
 }
 
 export interface RequestHead {
@@ -97,18 +99,21 @@ const HTTP1_MARK = Buffer.from('HTTP/1.');
 class HeaderMap implements Headers {
   private map: Map<string, string> | null = null;
   constructor(
-    private readonly names: string[],
+    private readonly fieldNames: string[],
     private readonly values: string[],
   ) {}
   get(name: string): string | undefined {
-    const names = this.names;
+    const names = this.fieldNames;
     for (let i = 0; i < names.length; i++) if (names[i] === name) return this.values[i];
     return undefined;
+  }
+  names(): readonly string[] {
+    return this.fieldNames;
   }
   get raw(): ReadonlyMap<string, string> {
     if (this.map === null) {
       this.map = new Map();
-      for (let i = 0; i < this.names.length; i++) this.map.set(this.names[i]!, this.values[i]!);
+      for (let i = 0; i < this.fieldNames.length; i++) this.map.set(this.fieldNames[i]!, this.values[i]!);
     }
     return this.map;
   }
@@ -680,16 +685,20 @@ function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= 0x30 && b <= 0x39;
 }
 
-/** Find the end of a header block (index just past the blank line), or -1. Accepts CRLF and bare LF. */
+const LF_CRLF = Buffer.from('\n\r\n');
+const LF_LF = Buffer.from('\n\n');
+
+/**
+ * Find the end of a header block (index just past the blank line), or -1. Accepts CRLF and bare
+ * LF. Two native searches for the whole pattern, not one per header line.
+ */
 function findHeadEnd(buf: Buffer, from: number, to: number): number {
-  let i = buf.indexOf(LF, from);
-  while (i >= 0 && i < to) {
-    // LF LF  or  LF CR LF
-    if (i + 1 < to && buf[i + 1] === LF) return i + 2;
-    if (i + 2 < to && buf[i + 1] === CR && buf[i + 2] === LF) return i + 3;
-    i = buf.indexOf(LF, i + 1);
-  }
-  return -1;
+  const a = buf.indexOf(LF_CRLF, from);
+  const b = buf.indexOf(LF_LF, from);
+  let end = -1;
+  if (a >= 0 && (b < 0 || a < b)) end = a + 3;
+  else if (b >= 0) end = b + 2;
+  return end >= 0 && end <= to ? end : -1;
 }
 
 /** Length of the head block without its terminating blank line. */
