@@ -29,9 +29,22 @@ const NO_KEYS: ReadonlySet<string> = new Set();
 
 const sec = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.max(0, b - a) / 1e9);
 
+/** The formatted second of the last call: records of one second share it (toISOString is slow). */
+let lastSecond = NaN;
+let lastSecondText = '';
+
 export function rfc3339(epochMs: number): string {
-  const d = new Date(Number.isFinite(epochMs) ? epochMs : 0);
-  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+  // Date keeps whole milliseconds, truncated toward zero; out-of-range times show the epoch
+  const ms = Number.isFinite(epochMs) && Math.abs(epochMs) <= 8.64e15 ? Math.trunc(epochMs) : 0;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    // "2026-12-04T19:05:42." from "2026-12-04T19:05:42.000Z" (extended years are longer)
+    const iso = new Date(second * 1000).toISOString();
+    lastSecondText = iso.slice(0, iso.length - 4);
+    lastSecond = second;
+  }
+  const frac = ms - second * 1000;
+  return `${lastSecondText}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
 
 export class LlmCallBuilder implements ExchangeHandler {

@@ -42,10 +42,24 @@ const HOST_PROVIDERS: [RegExp, string][] = [
   [/(^|\.)api\.fireworks\.ai$/, 'fireworks_ai'],
 ];
 
+/** Host -> provider, remembered: a node talks to few hosts, and 15 regex tests per call add up. */
+const hostCache = new Map<string, string | null>();
+const HOST_CACHE_MAX = 1024;
+
 export function providerFromHost(host: string | null): string | null {
   if (host === null) return null;
-  for (const [re, name] of HOST_PROVIDERS) if (re.test(host)) return name;
-  return null;
+  const known = hostCache.get(host);
+  if (known !== undefined) return known;
+  let found: string | null = null;
+  for (const [re, name] of HOST_PROVIDERS) {
+    if (re.test(host)) {
+      found = name;
+      break;
+    }
+  }
+  if (hostCache.size >= HOST_CACHE_MAX) hostCache.clear();
+  hostCache.set(host, found);
+  return found;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

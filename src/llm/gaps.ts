@@ -44,7 +44,7 @@ export class GapRecorder {
   /** Seconds: nearest-rank p50 / p95 and the exact max; null without gaps. */
   summary(): { p50: number; p95: number; max: number; count: number } | null {
     if (this.seen === 0) return null;
-    const s = Float64Array.from(this.gaps).sort();
+    const s = new Float64Array(this.gaps).sort(); // array-like copy (Float64Array.from iterates)
     const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
     return { p50: rank(0.5) / 1e9, p95: rank(0.95) / 1e9, max: this.maxNs / 1e9, count: this.seen };
   }

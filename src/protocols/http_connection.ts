@@ -258,10 +258,13 @@ export class HttpConnection {
   private hooksFor(dir: Direction): Http1Hooks {
     // One hooks object per direction; it dispatches on the kind the parser has learned.
     const self = this;
-    const parserKind = (): MessageKind | null => self.parsers[dir]?.messageKind ?? null;
+    // Cached: asked for every body piece (the parser's kind only ever changes from null once).
+    let kind: MessageKind | null = null;
+    const parserKind = (): MessageKind | null => (kind ??= self.parsers[dir]?.messageKind ?? null);
     return {
-      onKind(kind) {
-        self.learnKind(dir, kind);
+      onKind(k) {
+        kind = k;
+        self.learnKind(dir, k);
       },
       bodyModeFor(head: MessageHead): BodyMode {
         return head.kind === 'request' ? defaultBodyMode(head) : self.responseBodyMode(head);
@@ -271,10 +274,10 @@ export class HttpConnection {
         else self.onResponseHead(head, ts, resynced);
       },
       onBody(buf, start, end, ts) {
-        if (parserKind() === 'request') self.reqCur?.handler?.onRequestBody(buf, start, end, ts);
+        if ((kind ?? parserKind()) === 'request') self.reqCur?.handler?.onRequestBody(buf, start, end, ts);
         else {
           const ex = self.respCur;
-          if (ex?.decoder) ex.decoder.push(buf, start, end, ts);
+          if (ex !== null && ex.decoder !== null) ex.decoder.push(buf, start, end, ts);
         }
       },
       onBodyGap(n) {
