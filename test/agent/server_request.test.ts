@@ -35,6 +35,7 @@ test('agent: server_request records for the RAG app, linked calls, retrieval sha
   const receiver = await startReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-server-req-'));
   const jsonl = join(dir, 'records.jsonl');
+  const ragTruth = join(dir, 'rag-truth.jsonl');
   const env = {
     ...process.env,
     LLMSLO_FROM_SOURCE: '1',
@@ -51,7 +52,7 @@ test('agent: server_request records for the RAG app, linked calls, retrieval sha
     const vdb = await startPeer(process.execPath, [cli, 'sim', 'vectordb', '--port', '0', '--latency-ms', '20'], /listening on (\S+)/, env);
     peers.push(vdb);
     agent = await startAgent([], env);
-    const rag = await startPeer(process.execPath, [cli, 'sim', 'rag', '--port', '0', '--llm', provider.match[1]!, '--vectordb', vdb.match[1]!, '--max-tokens', '24'], /listening on (\S+)/, env);
+    const rag = await startPeer(process.execPath, [cli, 'sim', 'rag', '--port', '0', '--llm', provider.match[1]!, '--vectordb', vdb.match[1]!, '--max-tokens', '24', '--truth', ragTruth], /listening on (\S+)/, env);
     peers.push(rag);
     const plain = await startPeer(process.execPath, ['--import', 'tsx', PLAIN_APP, provider.match[1]!, vdb.match[1]!, 'docs'], /listening on (\S+)/, env);
     peers.push(plain);
@@ -105,6 +106,26 @@ test('agent: server_request records for the RAG app, linked calls, retrieval sha
       // the CLIENT spans of its calls are in the same trace (children of the app's own spans)
       const clientSpans = receiver.spans.filter((x) => x.kind === SPAN_KIND_CLIENT && x.traceId === trace);
       assert.ok(clientSpans.some((x) => x.name.startsWith('retrieval')) && clientSpans.some((x) => x.name.startsWith('chat')), clientSpans.map((x) => x.name).join(', '));
+    }
+
+    // --- against the RAG app's own clock (same CLOCK_MONOTONIC): the kernel sees the request before
+    // the app's handler runs and the last response byte right when it ends; in-process client
+    // spans enclose the wire time of each call
+    type Stamp = { mono_ns: number };
+    type Truth = { trace_id: string; received: Stamp; end: Stamp; spans: Array<{ name: string; kind: string; start: Stamp; end: Stamp | null }> };
+    for (let i = 0; i < 50 && readFileSync(ragTruth, 'utf8').trim().split('\n').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    const truths = readFileSync(ragTruth, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Truth);
+    for (const { trace } of sent) {
+      const s = ragAsks.find((x) => x.trace_id === trace)!;
+      const tr = truths.find((x) => x.trace_id === trace);
+      assert.ok(tr, `rag truth for ${trace}`);
+      const t = s.timestamps_ns;
+      assert.ok(t.request_start <= tr.received.mono_ns + 1e6 && tr.received.mono_ns - t.request_start < 50e6, `request start ${t.request_start} vs handler ${tr.received.mono_ns}`);
+      assert.ok(Math.abs(t.response_end! - tr.end.mono_ns) < 50e6, `response end ${t.response_end} vs app ${tr.end.mono_ns}`);
+      const spanS = (prefix: string): number => tr.spans.filter((x) => x.kind === 'client' && x.name.startsWith(prefix) && x.end).reduce((a, x) => a + (x.end!.mono_ns - x.start.mono_ns) / 1e9, 0);
+      const appRetrieval = spanS('embeddings') + spanS('retrieval');
+      assert.ok(s.outbound.retrieval.sum_s <= appRetrieval + 0.002 && s.outbound.retrieval.sum_s > appRetrieval * 0.3, `retrieval ${s.outbound.retrieval.sum_s} s vs app spans ${appRetrieval} s`);
+      assert.ok(s.outbound.llm.sum_s <= spanS('chat') + 0.002, `llm ${s.outbound.llm.sum_s} s vs app span ${spanS('chat')} s`);
     }
 
     // --- the uninstrumented app: no traceparent anywhere, so its calls become the SERVER span's children
