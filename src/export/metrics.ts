@@ -183,6 +183,7 @@ export class RecordMetrics {
         links.set({ [Attr.lossReason]: 'ambiguous_calls' }, sr.ambiguousCalls);
         links.set({ [Attr.lossReason]: 'dropped_intervals' }, sr.droppedIntervals);
         links.set({ [Attr.lossReason]: 'untracked_requests' }, sr.untrackedRequests);
+        links.set({ [Attr.lossReason]: 'stale_requests_forgotten' }, sr.staleForgotten);
         links.set({ [Attr.lossReason]: 'folded_routes' }, sr.routesFolded);
       }
       this.f(Metrics.bufferedBytes).set({}, p.bufferedBytes);

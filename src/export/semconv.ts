@@ -140,7 +140,7 @@ export const Metrics = {
   retrievalDuration: m('llmslo.retrieval.duration', 'histogram', 's', [Attr.dbSystem, Attr.dataSourceId, Attr.serverAddress, Attr.errorType], 'Retrieval (vector search) duration.', LONG_LATENCY_BUCKETS),
   serverRequestDuration: m('llmslo.server_request.duration', 'histogram', 's', SERVER_REQUEST_ATTRS, 'Inbound HTTP request duration of applications on this node (request start to last response byte).', SERVER_REQUEST_BUCKETS),
   retrievalShare: m('llmslo.retrieval.share_ratio', 'histogram', '1', SHARE_ATTRS, 'Share of an inbound request spent in retrieval (embeddings + vector search, union of their intervals), for requests that made LLM or retrieval calls.', RATIO_BUCKETS),
-  serverRequestLinking: m('llmslo.server_request.linking', 'counter', '{event}', [Attr.lossReason], 'How outbound calls were tied to inbound requests: linked_calls, ambiguous_calls (concurrent requests, no trace id), dropped_intervals (memory cap), untracked_requests (open-request cap), folded_routes (route cap).'),
+  serverRequestLinking: m('llmslo.server_request.linking', 'counter', '{event}', [Attr.lossReason], 'How outbound calls were tied to inbound requests: linked_calls, ambiguous_calls (concurrent requests, no trace id), dropped_intervals (memory cap), untracked_requests (open-request cap), stale_requests_forgotten (open requests without an end, forgotten at a cap after 10 min), folded_routes (route cap).'),
   // capture health (copied from the capture and pipeline counters)
   captureEvents: m('llmslo.capture.events', 'counter', '{event}', [], 'Kernel events received from the ring buffer.'),
   captureBytes: m('llmslo.capture.bytes', 'counter', 'By', [], 'Bytes of kernel events received.'),

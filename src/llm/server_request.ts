@@ -37,6 +37,11 @@ export interface ServerRequestLimits {
   maxHeldIntervals: number;
   /** Distinct `http.route` values; later new ones become `_OTHER`. */
   maxRoutes: number;
+  /**
+   * An open request older than this may be forgotten when a cap is reached (its connection was
+   * dropped without an end, e.g. after an internal error), so a leak cannot fill the caps.
+   */
+  staleAfterNs: number;
 }
 
 export const DEFAULT_SERVER_REQUEST_LIMITS: ServerRequestLimits = {
@@ -45,6 +50,7 @@ export const DEFAULT_SERVER_REQUEST_LIMITS: ServerRequestLimits = {
   maxCallsPerRequest: 2000,
   maxHeldIntervals: 200_000,
   maxRoutes: 1000,
+  staleAfterNs: 600e9,
 };
 
 export interface ServerRequestCounters {
@@ -58,12 +64,14 @@ export interface ServerRequestCounters {
   droppedIntervals: number;
   /** Inbound requests not followed for linking (open-request caps). */
   untrackedRequests: number;
+  /** Open requests forgotten at a cap because they were older than staleAfterNs. */
+  staleForgotten: number;
   /** Paths whose route was folded into `_OTHER` (route cap; counted per path, not per request). */
   routesFolded: number;
 }
 
 export function newServerRequestCounters(): ServerRequestCounters {
-  return { records: 0, linkedCalls: 0, ambiguousCalls: 0, droppedIntervals: 0, untrackedRequests: 0, routesFolded: 0 };
+  return { records: 0, linkedCalls: 0, ambiguousCalls: 0, droppedIntervals: 0, untrackedRequests: 0, staleForgotten: 0, routesFolded: 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,7 +194,8 @@ function outboundEnd(r: OutboundRecord): number {
 export class ServerRequestTracker {
   readonly counters = newServerRequestCounters();
   private readonly byPid = new Map<number, Set<OpenRequest>>();
-  private open = 0;
+  /** Every open request, oldest first. */
+  private readonly all = new Set<OpenRequest>();
   private held = 0;
   private readonly routes = new Set<string>();
   private readonly routeCache = new Map<string, string>();
@@ -195,7 +204,7 @@ export class ServerRequestTracker {
 
   /** Open inbound requests followed now (for stats). */
   get openRequests(): number {
-    return this.open;
+    return this.all.size;
   }
 
   /** Outbound intervals held now (for stats). */
@@ -206,7 +215,10 @@ export class ServerRequestTracker {
   /** An inbound request started; null when the caps say it cannot be followed for linking. */
   begin(pid: number, startNs: number, traceId: string | null, parentSpanId: string | null): OpenRequest | null {
     let set = this.byPid.get(pid);
-    if (this.open >= this.limits.maxOpen || (set !== undefined && set.size >= this.limits.maxOpenPerPid)) {
+    if (this.all.size >= this.limits.maxOpen) this.forgetStale(this.all, startNs);
+    if (set !== undefined && set.size >= this.limits.maxOpenPerPid) this.forgetStale(set, startNs);
+    set = this.byPid.get(pid);
+    if (this.all.size >= this.limits.maxOpen || (set !== undefined && set.size >= this.limits.maxOpenPerPid)) {
       this.counters.untrackedRequests++;
       return null;
     }
@@ -216,8 +228,17 @@ export class ServerRequestTracker {
     }
     const r: OpenRequest = { pid, startNs, traceId, spanIds: null, parentSpanId, llm: newAcc(), retrieval: newAcc(), embeddings: 0, vectorSearch: 0, ambiguous: 0, dropped: 0, held: 0 };
     set.add(r);
-    this.open++;
+    this.all.add(r);
     return r;
+  }
+
+  /** Forgets the oldest request of `from` when it is stale. */
+  private forgetStale(from: Set<OpenRequest>, nowNs: number): void {
+    const oldest = from.values().next().value;
+    if (oldest !== undefined && nowNs - oldest.startNs > this.limits.staleAfterNs) {
+      this.end(oldest);
+      this.counters.staleForgotten++;
+    }
   }
 
   /** The ids of the request's SERVER span (created on first need). */
@@ -229,8 +250,8 @@ export class ServerRequestTracker {
   /** The inbound request is over: stop linking to it and release what it held. */
   end(r: OpenRequest): void {
     const set = this.byPid.get(r.pid);
+    this.all.delete(r);
     if (set?.delete(r)) {
-      this.open--;
       this.held -= r.held;
       r.held = 0;
       if (set.size === 0) this.byPid.delete(r.pid);

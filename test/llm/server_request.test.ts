@@ -178,6 +178,13 @@ describe('server_request records', () => {
     assert.equal(r.stats.serverRequests.untrackedRequests, 200);
     assert.equal(r.servers.filter((s) => s.partial_reasons.includes('outbound_not_tracked')).length, 200);
     assert.equal(r.stats.serverRequests.open, 0);
+
+    // a request whose end never comes (dropped connection) is forgotten at a cap once stale
+    const leak: StreamEvent[][] = [inbound(1, APP, { atMs: 0, endMs: 0 }).slice(0, 2)];
+    for (let i = 1; i <= 3; i++) leak.push(inbound(10 + i, APP, { atMs: 1000 * i, endMs: 1000 * i + 5 }));
+    const l = runAll(leak, { serverRequestLimits: { maxOpenPerPid: 1, staleAfterNs: 500e6 } });
+    assert.equal(l.stats.serverRequests.staleForgotten, 1);
+    assert.equal(l.stats.serverRequests.untrackedRequests, 0);
   });
 
   test('an unfinished response: partial, no duration, no share', () => {
