@@ -20,8 +20,8 @@ const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
 const PLAIN_APP = resolve(import.meta.dirname, '../helpers/plain_rag_app.ts');
 
-async function ask(url: string, traceparent?: string): Promise<void> {
-  const res = await fetch(`${url}/ask`, {
+async function ask(url: string, traceparent?: string, path = '/ask'): Promise<void> {
+  const res = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(traceparent ? { traceparent } : {}) },
     body: JSON.stringify({ question: 'What is the latency SLO of checkout?', max_tokens: 24 }),
@@ -66,6 +66,11 @@ test('agent: server_request records for the RAG app, linked calls, retrieval sha
       await ask(rag.match[1]!, `00-${trace}-${parent}-01`);
     }
     for (let i = 0; i < 2; i++) await ask(plain.match[1]!);
+    // concurrent requests: with trace ids each call still finds its request; without, calls that
+    // several open requests could own are ambiguous, never misattributed
+    const concurrent = Array.from({ length: 4 }, () => ({ trace: randomBytes(16).toString('hex'), parent: randomBytes(8).toString('hex') }));
+    await Promise.all(concurrent.map(({ trace, parent }) => ask(rag.match[1]!, `00-${trace}-${parent}-01`)));
+    await Promise.all(Array.from({ length: 4 }, () => ask(plain.match[1]!, undefined, '/ask-concurrent')));
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await agent.stop(), 0); // shutdown flushes every exporter
     agent = null;
@@ -77,7 +82,7 @@ test('agent: server_request records for the RAG app, linked calls, retrieval sha
 
     // --- the RAG app (it propagates W3C trace context on its outbound calls)
     const ragAsks = servers.filter((s) => s.process.pid === rag.child.pid && s['http.route'] === '/ask');
-    assert.equal(ragAsks.length, 3, `server requests: ${servers.map((s) => `${s.process.pid} ${s['http.request.method']} ${s['http.route']}`).join(', ')}`);
+    assert.equal(ragAsks.length, 7, `server requests: ${servers.map((s) => `${s.process.pid} ${s['http.request.method']} ${s['http.route']}`).join(', ')}`);
     for (const { trace, parent } of sent) {
       const s = ragAsks.find((x) => x.trace_id === trace);
       assert.ok(s, `a server_request for trace ${trace}`);
@@ -127,6 +132,31 @@ test('agent: server_request records for the RAG app, linked calls, retrieval sha
       assert.ok(s.outbound.retrieval.sum_s <= appRetrieval + 0.002 && s.outbound.retrieval.sum_s > appRetrieval * 0.3, `retrieval ${s.outbound.retrieval.sum_s} s vs app spans ${appRetrieval} s`);
       assert.ok(s.outbound.llm.sum_s <= spanS('chat') + 0.002, `llm ${s.outbound.llm.sum_s} s vs app span ${spanS('chat')} s`);
     }
+
+    for (const { trace } of concurrent) {
+      const s = ragAsks.find((x) => x.trace_id === trace);
+      assert.ok(s, `a server_request for concurrent trace ${trace}`);
+      assert.equal(s.outbound.ambiguous, 0, JSON.stringify(s.outbound));
+      assert.equal(s.outbound.retrieval.embeddings, 1, JSON.stringify(s.outbound));
+      assert.equal(s.outbound.retrieval.vector_search, 1, JSON.stringify(s.outbound));
+      assert.equal(s.outbound.llm.count, 1, JSON.stringify(s.outbound));
+      for (const c of calls.filter((x) => x.trace_id === trace && x.observed_side === 'client')) assert.deepEqual(c.enclosing_request, s.server_span);
+    }
+    const plainConcurrent = servers.filter((s) => s.process.pid === plain.child.pid && s['http.route'] === '/ask-concurrent');
+    assert.equal(plainConcurrent.length, 4);
+    const plainCalls = calls.filter((c) => c.process.pid === plain.child.pid && c.observed_side === 'client');
+    const linkedTo = new Map(plainConcurrent.map((s) => [s.server_span.span_id, s]));
+    // each of the 12 calls of the concurrent phase is attributed to at most one request, and only to one that contains it
+    let attributed = 0;
+    for (const c of plainCalls) {
+      const s = c.enclosing_request ? linkedTo.get(c.enclosing_request.span_id) : undefined;
+      if (!s) continue;
+      attributed++;
+      assert.ok(c.timestamps_ns.request_start >= s.timestamps_ns.request_start && c.timestamps_ns.response_end! <= s.timestamps_ns.response_end!);
+    }
+    const counted = plainConcurrent.reduce((a, s) => a + s.outbound.llm.count + s.outbound.retrieval.count, 0);
+    assert.equal(counted, attributed);
+    assert.ok(plainConcurrent.some((s) => s.outbound.ambiguous > 0), 'overlapping requests without trace ids see ambiguous calls');
 
     // --- the uninstrumented app: no traceparent anywhere, so its calls become the SERVER span's children
     const plainAsks = servers.filter((s) => s.process.pid === plain.child.pid && s['http.route'] === '/ask');

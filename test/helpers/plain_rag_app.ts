@@ -26,7 +26,7 @@ const server = createServer((req, res) => {
   let body = '';
   req.on('data', (d) => (body += d));
   req.on('end', () => {
-    if (req.method !== 'POST' || req.url !== '/ask') {
+    if (req.method !== 'POST' || (req.url !== '/ask' && req.url !== '/ask-concurrent')) {
       res.writeHead(404).end();
       return;
     }
