@@ -22,6 +22,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { ExchangeContext, ExchangeFinish, ExchangeHandler } from '../protocols/http_connection.ts';
 import type { ResponseHead } from '../protocols/http1.ts';
+import { rfc3339 } from './call.ts';
 import { parseTraceparent, serverEndpoint, splitTarget } from './http_meta.ts';
 import { SERVER_REQUEST_SCHEMA } from './records.ts';
 import type { EnclosingRequest, LlmCallRecord, OutboundSummary, RetrievalCallRecord, ServerRequestRecord } from './records.ts';
@@ -360,11 +361,6 @@ export interface ServerRequestEnv {
   clock: (monoNs: number) => number;
   resolveComm: (pid: number) => string | null;
   emit: (rec: ServerRequestRecord) => void;
-}
-
-function rfc3339(epochMs: number): string {
-  const d = new Date(Number.isFinite(epochMs) ? epochMs : 0);
-  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
 }
 
 /** Follows one inbound exchange on a server-side connection; emits its record when it ends. */
