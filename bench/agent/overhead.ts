@@ -3,7 +3,13 @@
 // (`llmslo run`, real eBPF, Prometheus endpoint on), alternating in one run. Reports the
 // client-observed TTFT and throughput ratio, the agent's CPU per 1,000 chunks/s, its peak RSS,
 // kernel BPF time per chunk against the probe floor, events/s and lost events.
-// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2]
+// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N]
+//
+// --itl-ms sets the simulator's gap between chunks (default: its profile, 18 ms median). At the
+// default, 200 streams offer ~11k chunks/s, more than the simulator and the SDK client can
+// produce on 2 vCPUs: the machine is saturated and every CPU cycle the agent takes comes out of
+// the workload. A paced run (e.g. --itl-ms 50: ~4k chunks/s offered) leaves headroom, as a real
+// node serving LLM streams has; report both.
 import { spawn } from 'node:child_process';
 import { cli, cpuSecondsOf, percentile, startCli } from '../lib/process.ts';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,8 +24,10 @@ const { values } = parseArgs({
     count: { type: 'string', default: '1200' },
     rounds: { type: 'string', default: '2' },
     tls: { type: 'boolean', default: false },
+    'itl-ms': { type: 'string' },
   },
 });
+const ITL_MS = values['itl-ms'] === undefined ? null : Number(values['itl-ms']);
 const STREAMS = Number(values.streams);
 const COUNT = Number(values.count);
 const ROUNDS = Number(values.rounds);
@@ -54,6 +62,18 @@ async function runLoad(url: string, caArgs: string[], tag: string): Promise<Phas
   return { agent: false, seconds, callsPerSec: recs.length / seconds, chunksPerSec: chunks / seconds, ttftP50Ms: percentile(ttft, 0.5) ?? NaN, ttftP95Ms: percentile(ttft, 0.95) ?? NaN, errors: recs.filter((r) => !r.ok).length, chunks };
 }
 
+async function patchProfile(base: string, body: unknown, caFile: string | null): Promise<number> {
+  const { request } = await import(base.startsWith('https') ? 'node:https' : 'node:http');
+  return new Promise((res, rej) => {
+    const req = request(new URL('/_sim/profile', base), { method: 'PATCH', headers: { 'content-type': 'application/json' }, ...(caFile ? { ca: readFileSync(caFile) } : {}) }, (r: import('node:http').IncomingMessage) => {
+      r.resume();
+      r.on('end', () => res(r.statusCode ?? 0));
+    });
+    req.on('error', rej);
+    req.end(JSON.stringify(body));
+  });
+}
+
 async function scrape(url: string): Promise<Map<string, number>> {
   const text = await (await fetch(url)).text();
   const m = new Map<string, number>();
@@ -74,8 +94,13 @@ function sum(m: Map<string, number>, prefix: string): number {
 async function main(): Promise<void> {
   const caFile = join(dir, 'ca.pem');
   const sim = await startCli(['sim', 'provider', '--port', '0', ...(values.tls ? ['--tls', '--ca-out', caFile] : [])], /listening on (\S+)/);
-  const url = sim.match[1];
+  const url = sim.match[1]!;
   const caArgs = values.tls ? ['--ca', caFile] : [];
+  if (ITL_MS !== null) {
+    // the control endpoint lives on the simulator's own port (TLS: trust its CA)
+    const res = await patchProfile(url, { defaults: { itl_ms: ITL_MS } }, values.tls ? caFile : null);
+    if (res !== 200) throw new Error(`PATCH /_sim/profile answered ${res}`);
+  }
   const without: Phase[] = [];
   const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number | null }> = [];
   try {
@@ -108,6 +133,7 @@ async function main(): Promise<void> {
     loadavg: loadavg(),
     scheme: values.tls ? 'https' : 'http',
     streams: STREAMS,
+    itl_ms: ITL_MS ?? 'profile default (18 ms median)',
     calls_per_phase: COUNT,
     chunks_per_s_without: Math.round(mean(without.map((p) => p.chunksPerSec))),
     chunks_per_s_with: Math.round(mean(withAgent.map((p) => p.chunksPerSec))),
@@ -129,7 +155,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(flat, null, 2));
   const out = resolve(here, '../results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `agent-overhead-${summary.scheme}.json`), JSON.stringify(summary, null, 2));
+  writeFileSync(join(out, `agent-overhead-${summary.scheme}${ITL_MS === null ? '' : `-itl${ITL_MS}`}.json`), JSON.stringify(summary, null, 2));
 }
 
 await main();
