@@ -121,7 +121,7 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   /** Memory held by this call (for accounting). */
   get bufferedBytes(): number {
-    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + (this.arr?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars + (this.template?.size ?? 0);
+    return (this.reqBody?.length ?? 0) + (this.body?.length ?? 0) + (this.sse?.bufferedBytes ?? 0) + (this.nd?.bufferedBytes ?? 0) + (this.arr?.bufferedBytes ?? 0) + this.st.completion.bufferedChars + this.st.prompt.bufferedChars;
   }
 
   markPartial(reason: string): void {

@@ -365,6 +365,8 @@ export interface ServerRequestEnv {
 
 /** Follows one inbound exchange on a server-side connection; emits its record when it ends. */
 export class ServerRequestBuilder implements ExchangeHandler {
+  /** Only timing and status matter: the response body is framed, never decoded. */
+  readonly wantsResponseBody = false;
   private readonly method: string;
   private readonly path: string;
   private readonly route: string;

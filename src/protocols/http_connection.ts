@@ -35,6 +35,11 @@ export interface ExchangeFinish {
 
 /** Receives one exchange's happenings. Body pieces are de-chunked and decoded. */
 export interface ExchangeHandler {
+  /**
+   * False when the handler never reads the response body: it is then framed (for timing and
+   * message boundaries) but not decoded or handed over. Default true.
+   */
+  readonly wantsResponseBody?: boolean;
   /** Body pieces are views `buf[start, end)`, valid only during the call. */
   onRequestBody(buf: Buffer, start: number, end: number, tsNs: number): void;
   onRequestGap(bytes: number): void;
@@ -390,7 +395,9 @@ export class HttpConnection {
     }
     ex.responseStarted = true;
     this.respCur = ex;
-    if (ex.handler) {
+    if (ex.handler?.wantsResponseBody === false) {
+      ex.handler.onResponseHead(head, ts, resynced);
+    } else if (ex.handler) {
       const handler = ex.handler;
       const ct = head.headers.get('content-type') ?? '';
       const incremental = /event-stream|ndjson|jsonl|stream/i.test(ct);
