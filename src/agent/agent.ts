@@ -98,6 +98,8 @@ export class Agent {
       {
         resolveComm: (pid) => pipelineRef.p?.processes.get(pid).comm ?? null,
         keepExcerpts: config.privacy.keep_excerpts ? { maxChars: 200 } : false,
+        retrieval: config.records.retrieval,
+        serverRequests: config.records.server_requests,
       },
       (rec) => this.onRecord(rec),
     );

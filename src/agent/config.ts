@@ -21,6 +21,8 @@ export interface AgentConfig {
     otlp: { endpoint: string | null; headers: Record<string, string>; export_interval_s: number; metrics: boolean; traces: boolean; logs: boolean };
     jsonl: { path: string | null };
   };
+  /** Which records the protocol layer produces besides LLM calls. */
+  records: { retrieval: boolean; server_requests: boolean };
   privacy: { keep_excerpts: boolean };
   slo: { specs: string[]; state_path: string | null };
 }
@@ -32,6 +34,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },
     jsonl: { path: null },
   },
+  records: { retrieval: true, server_requests: true },
   privacy: { keep_excerpts: false },
   slo: { specs: [], state_path: '/var/lib/llmslo/slo-state.json' },
 };
@@ -59,6 +62,8 @@ const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: bo
   'outputs.otlp.traces': { kind: 'bool' },
   'outputs.otlp.logs': { kind: 'bool' },
   'outputs.jsonl.path': { kind: 'string?' },
+  'records.retrieval': { kind: 'bool' },
+  'records.server_requests': { kind: 'bool' },
   'privacy.keep_excerpts': { kind: 'bool' },
   'slo.specs': { kind: 'strings' },
   'slo.state_path': { kind: 'string?' },

@@ -50,5 +50,8 @@ test('bad input names the file, the field and the problem in one line', () => {
   }
   assert.throws(() => loadConfig(null, { LLMSLO_CAPTURE__TLS: 'maybe' }), /LLMSLO_CAPTURE__TLS: capture\.tls: expected true or false/);
   assert.throws(() => loadConfig(null, { LLMSLO_NOPE__X: '1' }), /LLMSLO_NOPE__X: unknown setting nope\.x/);
+  const r = loadConfig(null, { LLMSLO_RECORDS__SERVER_REQUESTS: 'false' });
+  assert.equal(r.records.server_requests, false);
+  assert.equal(r.records.retrieval, true);
   assert.throws(() => loadConfig('/nonexistent/llmslo.yaml', {}), /cannot read \(ENOENT\)/);
 });
