@@ -38,6 +38,13 @@ export function gapObservations(g: GapStats): Array<[value: number, weight: numb
   return out;
 }
 
+/** `attrs` without error.type, built without `delete` (which turns an object into a slow dictionary). */
+function withoutErrorType(attrs: Attributes): Attributes {
+  const { [Attr.errorType]: _dropped, ...rest } = attrs;
+  void _dropped;
+  return rest;
+}
+
 export class RecordMetrics {
   private readonly includeEstimated: boolean;
 
@@ -75,8 +82,7 @@ export class RecordMetrics {
   private observeClient(r: LlmCallRecord): void {
     const attrs = llmMetricAttributes(r);
     this.store.limiter.admit(attrs);
-    const ok: Attributes = { ...attrs };
-    delete ok[Attr.errorType];
+    const ok = withoutErrorType(attrs);
     this.f(Metrics.calls).add(attrs, 1);
     if (r.duration_s !== null) this.f(Metrics.clientDuration).observe(attrs, r.duration_s);
     if (r['error.type']) {
@@ -108,23 +114,23 @@ export class RecordMetrics {
     // one scratch attribute set per call; families copy what they keep
     const counterAttrs: Attributes = { [Attr.operationName]: r['gen_ai.operation.name'], [Attr.providerName]: r['gen_ai.provider.name'], [Attr.tokensSource]: r.tokens_source };
     if (ok[Attr.requestModel] !== undefined) counterAttrs[Attr.requestModel] = ok[Attr.requestModel];
+    // a copy with the token type: `ok` itself keeps its shape for the observations that follow
+    const usageAttrs: Attributes = { ...ok, [Attr.tokenType]: 'input' };
     for (const [type, n] of [['input', r['gen_ai.usage.input_tokens']], ['output', r['gen_ai.usage.output_tokens']]] as const) {
       if (n === null) continue;
       counterAttrs[Attr.tokenType] = type;
       counter.add(counterAttrs, n);
       if (usable) {
-        ok[Attr.tokenType] = type;
-        usage.observe(ok, n);
+        usageAttrs[Attr.tokenType] = type;
+        usage.observe(usageAttrs, n);
       }
     }
-    delete ok[Attr.tokenType];
   }
 
   private observeServer(r: LlmCallRecord): void {
     const attrs = llmMetricAttributes(r);
     this.store.limiter.admit(attrs);
-    const ok: Attributes = { ...attrs };
-    delete ok[Attr.errorType];
+    const ok = withoutErrorType(attrs);
     if (r.duration_s !== null) this.f(Metrics.serverDuration).observe(attrs, r.duration_s);
     if (r.ttft_s !== null) this.f(Metrics.serverTtft).observe(ok, r.ttft_s);
     // the spec: successful responses only

@@ -80,7 +80,7 @@ export class PrometheusBridge {
         type: fam.def.kind,
         aggregator: 'sum',
         get: async () => ({ name, help: metric.help, type: fam.def.kind, aggregator: 'sum', values: promValues(fam, name) }),
-        reset: () => fam.series.clear(),
+        reset: () => fam.clear(),
       };
       // prom-client's Registry only calls get() on registered metrics; its TS type wants its own classes
       this.registry.registerMetric(metric as unknown as Metric);

@@ -7,6 +7,8 @@ import { HIGH_CARDINALITY_ATTRS, OTHER_VALUE, type AttrValue, type Attributes, t
 
 export interface Series {
   readonly attributes: Attributes;
+  /** Its key in MetricFamily.series. */
+  readonly attributesKey: string;
   /** Counter/gauge value, or histogram sum. */
   value: number;
   /** Histogram: per-bucket (non-cumulative) counts, last one is +Inf. */
@@ -26,8 +28,22 @@ export interface FamilyLimits {
 export const DEFAULT_MAX_SERIES = 2000;
 const SEP = '\u0001';
 
+/** Stands for an absent label value in lookup tries (Map keys must be defined). */
+const ABSENT = Symbol('absent');
+type TrieKey = AttrValue | typeof ABSENT;
+interface Trie {
+  next: Map<TrieKey, Trie> | null;
+  series: Series | null;
+}
+
 export class MetricFamily {
   readonly series = new Map<string, Series>();
+  /**
+   * Lookup path to each unfolded series, one level per label: the record's attribute values are
+   * the same string objects across a record's observations, and their hashes are cached, so a
+   * hit costs a few Map gets instead of hashing a freshly concatenated key.
+   */
+  private trie: Trie = { next: null, series: null };
   overflowed = 0;
   dropped = 0;
   private readonly bounds: Float64Array | null;
@@ -86,7 +102,48 @@ export class MetricFamily {
     return k;
   }
 
+  /** Drops every series (Prometheus registry reset). */
+  clear(): void {
+    this.series.clear();
+    this.trie = { next: null, series: null };
+  }
+
   private seriesFor(attrs: Attributes): Series | null {
+    const labels = this.def.labels;
+    let node = this.trie;
+    for (let i = 0; i < labels.length; i++) {
+      const next = node.next?.get(attrs[labels[i]!] ?? ABSENT);
+      if (next === undefined) {
+        node = this.trie;
+        break;
+      }
+      node = next;
+    }
+    if (node !== this.trie || labels.length === 0) {
+      if (node.series !== null) return node.series;
+    }
+    const s = this.lookupSlow(attrs);
+    // Only unfolded series are remembered: the trie never grows past the series cap.
+    if (s !== null && s.attributesKey === this.keyOf(attrs)) this.remember(attrs, s);
+    return s;
+  }
+
+  private remember(attrs: Attributes, s: Series): void {
+    let node = this.trie;
+    for (const l of this.def.labels) {
+      const v = attrs[l] ?? ABSENT;
+      node.next ??= new Map();
+      let next = node.next.get(v);
+      if (next === undefined) {
+        next = { next: null, series: null };
+        node.next.set(v, next);
+      }
+      node = next;
+    }
+    node.series = s;
+  }
+
+  private lookupSlow(attrs: Attributes): Series | null {
     let k = this.keyOf(attrs);
     let s = this.series.get(k);
     if (s) return s;
@@ -116,6 +173,7 @@ export class MetricFamily {
     });
     const s: Series = {
       attributes,
+      attributesKey: k,
       value: 0,
       buckets: this.bounds ? new Float64Array(this.bounds.length + 1) : null,
       count: 0,
@@ -134,11 +192,16 @@ export class MetricFamily {
  */
 export class LabelSetLimiter {
   private readonly admitted = new Set<string>();
+  /** The admitted combinations as a trie over their values (hits cost Map gets, no key string). */
+  private readonly trie: Trie = { next: null, series: null };
   folded = 0;
   constructor(readonly max: number) {}
 
   /** Folds `attrs` in place when its open-ended values are new and the budget is spent. */
   admit(attrs: Attributes): void {
+    let node: Trie | undefined = this.trie;
+    for (const a of HIGH_CARDINALITY_ATTRS) node = node?.next?.get(attrs[a] ?? ABSENT);
+    if (node !== undefined && node !== this.trie) return; // admitted before
     let k = '';
     let any = false;
     for (const a of HIGH_CARDINALITY_ATTRS) {
@@ -149,6 +212,17 @@ export class LabelSetLimiter {
     if (!any || this.admitted.has(k)) return;
     if (this.admitted.size < this.max) {
       this.admitted.add(k);
+      let n = this.trie;
+      for (const a of HIGH_CARDINALITY_ATTRS) {
+        n.next ??= new Map();
+        const v = attrs[a] ?? ABSENT;
+        let next = n.next.get(v);
+        if (next === undefined) {
+          next = { next: null, series: null };
+          n.next.set(v, next);
+        }
+        n = next;
+      }
       return;
     }
     this.folded++;
