@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <linux/bpf.h>
@@ -186,6 +187,10 @@ class Loader : public Napi::ObjectWrap<Loader> {
       Teardown();
       throw Napi::Error::New(env, "cannot load BPF programs (" + Errno(err) + ")");
     }
+    // Loading parsed the kernel's BTF (tens of MB of small allocations) for CO-RE relocations
+    // and libbpf has freed it; hand those pages back to the kernel instead of keeping them in
+    // the agent's resident set for its whole life.
+    malloc_trim(0);
     return env.Undefined();
   }
 

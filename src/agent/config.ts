@@ -28,7 +28,7 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
-  capture: { payload_cap: 16384, ring_mb: 8, capture_all: false, ports: [], tls: true, tls_rescan_s: 10 },
+  capture: { payload_cap: 16384, ring_mb: 4, capture_all: false, ports: [], tls: true, tls_rescan_s: 10 },
   outputs: {
     prometheus: { enabled: true, listen: '127.0.0.1:9464' },
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },
