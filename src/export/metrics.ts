@@ -24,8 +24,9 @@ export interface RecordMetricsOptions {
 }
 
 /**
- * Per-chunk gap observations rebuilt from a call's summary: half the gaps at p50, up to 95% at
- * p95, the rest at max. Exact at those ranks, otherwise an upper bound (never flatters a SLO).
+ * Per-chunk gap observations rebuilt from a call's summary, for records without exact bucket
+ * counts (older producers): half the gaps at p50, up to 95% at p95, the rest at max. Exact at
+ * those ranks, otherwise an upper bound (never flatters a SLO).
  */
 export function gapObservations(g: GapStats): Array<[value: number, weight: number]> {
   const n = g.count;
@@ -94,10 +95,13 @@ export class RecordMetrics {
     this.observeTokens(r, ok);
     if (r.stream) {
       if (r.ttfc_s !== null) this.f(Metrics.clientTtfc).observe(ok, r.ttfc_s);
-      if (r.inter_chunk_gap_s) {
+      const g = r.inter_chunk_gap_s;
+      if (g) {
         const tpoc = this.f(Metrics.clientTpoc);
-        for (const [v, w] of gapObservations(r.inter_chunk_gap_s)) tpoc.observe(ok, v, w);
-        this.f(Metrics.gapMax).observe(ok, r.inter_chunk_gap_s.max);
+        // exact when the record carries per-bucket counts for this histogram's bounds
+        const exact = g.histogram !== undefined && g.sum !== undefined && tpoc.observeBuckets(ok, g.histogram.bounds, g.histogram.counts, g.sum, g.min ?? g.p50, g.max);
+        if (!exact) for (const [v, w] of gapObservations(g)) tpoc.observe(ok, v, w);
+        this.f(Metrics.gapMax).observe(ok, g.max);
       }
     }
     if (r.ttft_s !== null) this.f(Metrics.ttft).observe(ok, r.ttft_s);

@@ -2,6 +2,7 @@
 // (GenAI semconv v1.41.0, DB semconv for retrieval) and to their Prometheus spellings.
 // The GenAI conventions are still "Development" and moving to a separate repository: when a
 // name changes, change it here and nowhere else.
+import { CHUNK_GAP_BOUNDS_S } from '../llm/gaps.ts';
 import type { LlmCallRecord, OutboundCallRecord, RetrievalCallRecord, ServerRequestRecord } from '../llm/records.ts';
 
 export const SEMCONV_VERSION = '1.41.0';
@@ -121,7 +122,7 @@ export const Metrics = {
   clientDuration: m('gen_ai.client.operation.duration', 'histogram', 's', LLM_ATTRS, 'GenAI operation duration (request start to last response byte).', DURATION_BUCKETS),
   clientTokenUsage: m('gen_ai.client.token.usage', 'histogram', '{token}', [...LLM_OK_ATTRS, Attr.tokenType], 'Input and output tokens used per GenAI operation.', TOKEN_BUCKETS),
   clientTtfc: m('gen_ai.client.operation.time_to_first_chunk', 'histogram', 's', LLM_OK_ATTRS, 'Time from the end of the request to the first response chunk of a streaming call.', DURATION_BUCKETS),
-  clientTpoc: m('gen_ai.client.operation.time_per_output_chunk', 'histogram', 's', LLM_OK_ATTRS, 'Time between consecutive content chunks of a streaming call (one observation per chunk, reconstructed from per-call p50/p95/max).', DURATION_BUCKETS),
+  clientTpoc: m('gen_ai.client.operation.time_per_output_chunk', 'histogram', 's', LLM_OK_ATTRS, 'Time between consecutive content chunks of a streaming call (one observation per chunk, exact: each call counts its gaps into these buckets).', [...CHUNK_GAP_BOUNDS_S]),
   // GenAI semconv, server side (records observed on the serving process)
   serverDuration: m('gen_ai.server.request.duration', 'histogram', 's', LLM_ATTRS, 'GenAI request duration as seen by the serving process on this node.', DURATION_BUCKETS),
   serverTtft: m('gen_ai.server.time_to_first_token', 'histogram', 's', LLM_OK_ATTRS, 'Time to first token as seen by the serving process on this node.', SERVER_TTFT_BUCKETS),

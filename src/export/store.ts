@@ -72,6 +72,30 @@ export class MetricFamily {
     if (value > s.max) s.max = value;
   }
 
+  /**
+   * Adds a whole pre-bucketed distribution (per-bucket counts, not cumulative, last = +Inf).
+   * Returns false, adding nothing, unless `bounds` are exactly this histogram's bounds.
+   */
+  observeBuckets(attrs: Attributes, bounds: readonly number[], counts: readonly number[], sum: number, min: number, max: number): boolean {
+    const own = this.bounds;
+    if (own === null || bounds.length !== own.length || counts.length !== own.length + 1) return false;
+    for (let i = 0; i < own.length; i++) if (bounds[i] !== own[i]) return false;
+    let n = 0;
+    for (const c of counts) {
+      if (!(c >= 0)) return false;
+      n += c;
+    }
+    if (n === 0 || !Number.isFinite(sum)) return n === 0;
+    const s = this.seriesFor(attrs);
+    if (!s || !s.buckets) return true;
+    for (let i = 0; i < counts.length; i++) s.buckets[i]! += counts[i]!;
+    s.count += n;
+    s.value += sum;
+    if (min < s.min) s.min = min;
+    if (max > s.max) s.max = max;
+    return true;
+  }
+
   add(attrs: Attributes, delta: number): void {
     if (!Number.isFinite(delta) || delta < 0) return;
     const s = this.seriesFor(attrs);

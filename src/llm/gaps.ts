@@ -1,5 +1,25 @@
 // Inter-chunk gap distribution for one call with bounded memory: exact up to `cap` gaps, then a
-// deterministic reservoir sample (so the same stream always gives the same record). Max is exact.
+// deterministic reservoir sample (so the same stream always gives the same record). Count, sum,
+// min, max and the per-bucket counts are exact for every gap.
+
+/**
+ * Bucket bounds (seconds) counted exactly per call: the GenAI semantic conventions' advisory
+ * boundaries for gen_ai.client.operation.time_per_output_chunk, so that histogram is exact.
+ */
+export const CHUNK_GAP_BOUNDS_S: readonly number[] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+const BOUNDS_NS = CHUNK_GAP_BOUNDS_S.map((b) => b * 1e9);
+
+export interface GapSummary {
+  p50: number;
+  p95: number;
+  max: number;
+  min: number;
+  sum: number;
+  count: number;
+  /** Per-bucket gap counts (not cumulative) for `bounds`; the last entry counts gaps above all bounds. */
+  histogram: { bounds: number[]; counts: number[] };
+}
+
 export class GapRecorder {
   // A plain array of doubles is stored unboxed; a small Float64Array per call would cost an
   // off-heap backing store (and its GC finalisation) for every call.
@@ -7,6 +27,10 @@ export class GapRecorder {
   private n = 0;
   private seen = 0;
   private maxNs = 0;
+  private minNs = Infinity;
+  private sumNs = 0;
+  /** Allocated with the first gap (most calls are not streams). */
+  private counts: number[] | null = null;
   private rng = 0x9e3779b9;
   private lastNs: number | null = null;
 
@@ -21,6 +45,13 @@ export class GapRecorder {
   private add(gapNs: number): void {
     const g = gapNs < 0 ? 0 : gapNs;
     if (g > this.maxNs) this.maxNs = g;
+    if (g < this.minNs) this.minNs = g;
+    this.sumNs += g;
+    // Prometheus `le` buckets: a gap equal to a bound belongs to it; gaps are mostly small
+    let b = 0;
+    while (b < BOUNDS_NS.length && g > BOUNDS_NS[b]!) b++;
+    const counts = (this.counts ??= new Array<number>(BOUNDS_NS.length + 1).fill(0));
+    counts[b]!++;
     this.seen++;
     if (this.n < this.cap) {
       this.gaps.push(g);
@@ -41,11 +72,19 @@ export class GapRecorder {
     return this.seen;
   }
 
-  /** Seconds: nearest-rank p50 / p95 and the exact max; null without gaps. */
-  summary(): { p50: number; p95: number; max: number; count: number } | null {
+  /** Seconds: nearest-rank p50 / p95, exact min / max / sum and bucket counts; null without gaps. */
+  summary(): GapSummary | null {
     if (this.seen === 0) return null;
     const s = new Float64Array(this.gaps).sort(); // array-like copy (Float64Array.from iterates)
     const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-    return { p50: rank(0.5) / 1e9, p95: rank(0.95) / 1e9, max: this.maxNs / 1e9, count: this.seen };
+    return {
+      p50: rank(0.5) / 1e9,
+      p95: rank(0.95) / 1e9,
+      max: this.maxNs / 1e9,
+      min: this.minNs / 1e9,
+      sum: this.sumNs / 1e9,
+      count: this.seen,
+      histogram: { bounds: [...CHUNK_GAP_BOUNDS_S], counts: [...this.counts!] },
+    };
   }
 }

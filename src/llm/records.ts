@@ -51,6 +51,14 @@ export interface GapStats {
   p95: number;
   max: number;
   count: number;
+  /** Exact smallest gap and sum of all gaps (s). */
+  min?: number;
+  sum?: number;
+  /**
+   * Exact per-bucket gap counts (not cumulative; the last one is above every bound), for the
+   * GenAI semconv advisory bounds of gen_ai.client.operation.time_per_output_chunk.
+   */
+  histogram?: { bounds: number[]; counts: number[] };
 }
 
 export interface ProcessRef {

@@ -104,6 +104,17 @@ describe('Prometheus endpoint, fixture replay', () => {
     // one time_per_output_chunk observation per gap between content chunks
     const gaps = client.reduce((a, r) => a + (r.stream && r.inter_chunk_gap_s ? r.inter_chunk_gap_s.count : 0), 0);
     assert.equal(sumOf(e, 'gen_ai_client_operation_time_per_output_chunk_seconds_count'), gaps);
+    // exact: every bucket and the sum equal the records' own gap counts (non-cumulative -> `le`)
+    const withGaps = client.filter((r) => r.stream && r.inter_chunk_gap_s?.histogram);
+    assert.equal(withGaps.length, client.filter((r) => r.stream && r.inter_chunk_gap_s).length, 'every record carries bucket counts');
+    const bounds = withGaps[0]!.inter_chunk_gap_s!.histogram!.bounds;
+    let cumulative = 0;
+    bounds.forEach((b, i) => {
+      cumulative += withGaps.reduce((a, r) => a + r.inter_chunk_gap_s!.histogram!.counts[i]!, 0);
+      assert.equal(sumOf(e, 'gen_ai_client_operation_time_per_output_chunk_seconds_bucket', { le: String(b) }), cumulative, `le=${b}`);
+    });
+    const gapSum = withGaps.reduce((a, r) => a + r.inter_chunk_gap_s!.sum!, 0);
+    assert.ok(Math.abs(sumOf(e, 'gen_ai_client_operation_time_per_output_chunk_seconds_sum') - gapSum) < 1e-9);
     assert.equal(sumOf(e, 'llmslo_llm_time_to_first_token_seconds_count'), client.filter((r) => r.ttft_s !== null).length);
     // the serving side of the same calls feeds gen_ai.server.* only
     assert.equal(sumOf(e, 'gen_ai_server_request_duration_seconds_count'), server.filter((r) => r.duration_s !== null).length);
