@@ -35,6 +35,14 @@ export class TextTally {
   ) {}
   /** False once the text is known not to be needed (the provider will send usage). */
   keep = true;
+  /** Whether add() would keep the text (callers may skip extracting it otherwise). */
+  get wantsText(): boolean {
+    return this.keep && this.count !== null;
+  }
+  /** Non-empty text was seen whose characters are not needed (see wantsText). */
+  sawSome(): void {
+    this.sawText = true;
+  }
   add(s: string): void {
     if (s.length === 0) return;
     this.sawText = true;

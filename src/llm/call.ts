@@ -217,9 +217,19 @@ export class LlmCallBuilder implements ExchangeHandler {
   private onFastSseEvent(s: string, pos: number, ts: number): number {
     const tpl = this.template;
     if (tpl === null) return -1;
+    const tally = this.st.completion;
+    if (!tpl.keep || !tally.wantsText) {
+      // The text's characters are not needed (usage will come, or it is reasoning): only
+      // whether the event has the shape and a non-empty text.
+      const end = tpl.testSseEvent(s, pos);
+      if (end < 0) return -1;
+      if (tpl.keep) tally.sawSome();
+      this.countChunk(ChunkKind.Content, ts);
+      return end;
+    }
     const text = tpl.matchSseEvent(s, pos);
     if (text === null) return -1;
-    if (tpl.keep) this.st.completion.add(text);
+    tally.add(text);
     this.countChunk(ChunkKind.Content, ts);
     return tpl.sseEventEnd;
   }

@@ -58,6 +58,8 @@ export class ContentTemplate {
    * `data:` line, blank line. Lets the SSE parser hand over a content event without slicing it.
    */
   readonly sseEvent: RegExp;
+  /** sseEvent with a non-empty text and no capture: for when the text itself is not needed. */
+  private readonly sseEventTest: RegExp;
 
   private constructor(
     /** SSE event name the template applies to (null: no `event:` field). */
@@ -74,7 +76,12 @@ export class ContentTemplate {
     body += escapeRegExp(literals[holes.length]!);
     this.re = new RegExp(`^${body}$`);
     // SSE strips one space after the colon; any other line in the event makes it not match.
-    this.sseEvent = new RegExp(`${event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\n`}data: ?${body}\n\n`, 'y');
+    const eventLine = event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\n`;
+    this.sseEvent = new RegExp(`${eventLine}data: ?${body}\n\n`, 'y');
+    let testBody = '';
+    for (let i = 0; i < holes.length; i++) testBody += escapeRegExp(literals[i]!) + (holes[i] === Hole.Text ? TEXT_PRESENT : HOLE_PATTERN[holes[i]!]);
+    testBody += escapeRegExp(literals[holes.length]!);
+    this.sseEventTest = new RegExp(`${eventLine}data: ?${testBody}\n\n`, 'y');
     this.size = body.length * 2;
   }
 
@@ -158,6 +165,16 @@ export class ContentTemplate {
   get sseEventEnd(): number {
     return this.sseEvent.lastIndex;
   }
+
+  /**
+   * Like matchSseEvent when the text is not needed: where the event ends if it has this shape
+   * and a non-empty text, else -1. Allocates nothing (no match array, no text string).
+   */
+  testSseEvent(s: string, pos: number): number {
+    const re = this.sseEventTest;
+    re.lastIndex = pos;
+    return re.test(s) ? re.lastIndex : -1;
+  }
 }
 
 /** The matched text, or null when empty (the full path counts an empty text as no content). */
@@ -176,18 +193,25 @@ function decodeRaw(raw: string): string | null {
   }
 }
 
+/** The characters of a JSON string: plain runs between valid escapes (no line ends anywhere). */
+const JSON_CHARS = String.raw`[^"\\\n\r]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\n\r]*)*`;
+
 /**
  * Regular-expression source of each hole. A JSON string's characters are a plain character or
  * a backslash escape; line ends are excluded everywhere (invalid inside JSON strings anyway, and
  * in SSE they would end the data line), so a match never spans lines.
  */
 const HOLE_PATTERN: Record<Hole, string> = {
-  // "unrolled loop" form: runs of plain characters between escapes, no per-character alternation
-  [Hole.Text]: String.raw`([^"\\\n\r]*(?:\\.[^"\\\n\r]*)*)`, // emptiness is checked by textOf()
-  [Hole.SkipString]: String.raw`[^"\\\n\r]*(?:\\.[^"\\\n\r]*)*`,
+  // "unrolled loop" form: runs of plain characters between escapes, no per-character
+  // alternation; only JSON's own escapes, so whatever matches decodes
+  [Hole.Text]: `(${JSON_CHARS})`, // emptiness is checked by textOf()
+  [Hole.SkipString]: JSON_CHARS,
   [Hole.SkipNumber]: '[-+.eE0-9]+',
   [Hole.Space]: '[ \\t]*',
 };
+
+/** A Text hole whose text must be non-empty (the lookahead refuses a closing quote at once). */
+const TEXT_PRESENT = `(?=[^"])${JSON_CHARS}`;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -132,6 +132,16 @@ describe('content templates', () => {
     assert.equal(l.tpl.matchSseEvent(`data:${data}\n\n`, 0), 'hi', 'no space after the colon');
     for (const p of [`data: ${data}\n`, `data: ${data}\nid: 7\n\n`, `data: ${data}\ndata: x\n\n`, `event: x\ndata: ${data}\n\n`, `data:  ${data}\n\n`, `: c\ndata: ${data}\n\n`])
       assert.equal(l.tpl.matchSseEvent(p, 0), null, JSON.stringify(p));
+    // the allocation-free form agrees: same end for a non-empty text, -1 otherwise
+    for (const p of [piece, `data:${data}\n\n`, `data: ${oai(choice({ delta: { content: '' } }))}\n\n`, `data: ${data}\nid: 7\n\n`]) {
+      const text = l.tpl.matchSseEvent(p, 0);
+      assert.equal(l.tpl.testSseEvent(p, 0), text === null ? -1 : l.tpl.sseEventEnd, JSON.stringify(p));
+    }
+    // only JSON's own escapes match (the full path would reject the chunk as invalid JSON)
+    const bad = `data: ${data.replace('"hi"', '"h\\xi"')}\n\n`;
+    assert.equal(l.tpl.matchSseEvent(bad, 0), null);
+    assert.equal(l.tpl.testSseEvent(bad, 0), -1);
+    assert.equal(l.tpl.matchSseEvent(`data: ${oai(choice({ delta: { content: 'é\u2028"' } }))}\n\n`, 0), 'é\u2028"');
     const a = learn(anthropicMessages, 'content_block_delta', anth('Hello'));
     assert.equal(a.tpl.matchSseEvent(`event: content_block_delta\ndata: ${anth('x', '  ')}\n\n`, 0), 'x');
     assert.equal(a.tpl.matchSseEvent(`event: message_delta\ndata: ${anth('x')}\n\n`, 0), null);
