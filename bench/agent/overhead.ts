@@ -65,6 +65,15 @@ async function runLoad(url: string, caArgs: string[], tag: string, count = COUNT
   return { agent: false, seconds, callsPerSec: recs.length / seconds, chunksPerSec: chunks / seconds, ttftP50Ms: percentile(ttft, 0.5) ?? NaN, ttftP95Ms: percentile(ttft, 0.95) ?? NaN, errors: recs.filter((r) => !r.ok).length, chunks };
 }
 
+/** The empty tracepoint pair's cost from the last `bench/capture/floor.ts` run, if any. */
+function floorNs(): number | null {
+  try {
+    return (JSON.parse(readFileSync(resolve(here, '../results/probe-floor.json'), 'utf8')) as { tracepoint_pair_added_ns: number }).tracepoint_pair_added_ns;
+  } catch {
+    return null;
+  }
+}
+
 async function patchProfile(base: string, body: unknown, caFile: string | null): Promise<number> {
   const { request } = await import(base.startsWith('https') ? 'node:https' : 'node:http');
   return new Promise((res, rej) => {
@@ -105,12 +114,13 @@ async function main(): Promise<void> {
     if (res !== 200) throw new Error(`PATCH /_sim/profile answered ${res}`);
   }
   const without: Phase[] = [];
-  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number | null }> = [];
+  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number; bpfRunsPerChunk: number }> = [];
   try {
     await runLoad(url, caArgs, 'warmup');
     for (let r = 0; r < ROUNDS; r++) {
       without.push(await runLoad(url, caArgs, `without-${r}`));
-      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' });
+      // bpf_stats: the kernel times every BPF program run (~20-40 ns each), for the probe cost
+      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true' });
       const metricsUrl = agent.match[1]!;
       await new Promise((res) => setTimeout(res, 1500));
       // The agent's first minute is not its steady state (JIT compilation, tokenizer tables,
@@ -130,7 +140,10 @@ async function main(): Promise<void> {
       const events = sum(m1, 'llmslo_capture_events_total') - sum(m0, 'llmslo_capture_events_total');
       const lost = sum(m1, 'llmslo_capture_lost_events_total{llmslo_reason="ringbuf_drops"') - sum(m0, 'llmslo_capture_lost_events_total{llmslo_reason="ringbuf_drops"');
       const agentCpuPct = (100 * cpu) / p.seconds;
-      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), warmupCpuPer1kChunksPct: warmCpuPct / (warm.chunksPerSec / 1000), peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: null });
+      // programs run in the traced processes (simulator, client): time per client chunk
+      const bpfNs = (sum(m1, 'llmslo_capture_bpf_run_time_seconds_total') - sum(m0, 'llmslo_capture_bpf_run_time_seconds_total')) * 1e9;
+      const bpfRuns = sum(m1, 'llmslo_capture_bpf_runs_total') - sum(m0, 'llmslo_capture_bpf_runs_total');
+      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), warmupCpuPer1kChunksPct: warmCpuPct / (warm.chunksPerSec / 1000), peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: bpfNs / p.chunks, bpfRunsPerChunk: bpfRuns / p.chunks });
     }
   } finally {
     sim.child.kill('SIGTERM');
@@ -155,6 +168,10 @@ async function main(): Promise<void> {
     agent_cpu_pct_per_1000_chunks_per_s_first_load: +mean(withAgent.map((p) => p.warmupCpuPer1kChunksPct)).toFixed(2),
     agent_peak_rss_mb: +Math.max(...withAgent.map((p) => p.peakRssMb)).toFixed(0),
     events_per_s: Math.round(mean(withAgent.map((p) => p.eventsPerSec))),
+    bpf_ns_per_chunk: Math.round(mean(withAgent.map((p) => p.bpfNsPerChunk))),
+    bpf_program_runs_per_chunk: +mean(withAgent.map((p) => p.bpfRunsPerChunk)).toFixed(1),
+    // the floor: an empty syscall-tracepoint pair (bench/capture/floor.ts), per program run pair
+    probe_floor_tracepoint_pair_ns: floorNs(),
     lost_events: withAgent.reduce((a, p) => a + p.lost, 0),
     client_errors: [...without, ...withAgent].reduce((a, p) => a + p.errors, 0),
     phases: { without, with: withAgent },

@@ -108,6 +108,7 @@ export class Agent {
     const pipeline = this.pipeline;
     capture.onBatch((b) => pipeline.feedBatch(b));
     capture.onTick((now) => pipeline.tick(now));
+    if (config.capture.bpf_stats) capture.enableRunTimeStats();
     capture.start();
     this.statsTimer = setInterval(() => this.publishStats(), 5000);
     this.statsTimer.unref();
@@ -149,7 +150,8 @@ export class Agent {
       this.pipeline.assembler.reportLoss(monotonicNowNs(), lost - this.lostSeen);
       this.lostSeen = lost;
     }
-    this.outputs.onCaptureStats({ kernel: s, decoder: this.pipeline.decoder, pipeline: this.calls.stats() });
+    const programs = this.opts.config.capture.bpf_stats ? this.capture.programStats() : undefined;
+    this.outputs.onCaptureStats({ kernel: s, programs, decoder: this.pipeline.decoder, pipeline: this.calls.stats() });
   }
 
   /** Drains the ring, flushes open calls and every output. Safe to call twice. */

@@ -12,6 +12,8 @@ import { MetricStore } from './store.ts';
 export interface CaptureStatsSnapshot {
   /** LiveCapture.stats(): records and bytes read, plus in-kernel counters by name. */
   kernel?: { records: number; bytes: number; kernelByName: Record<string, number> };
+  /** LiveCapture.programStats(), when run-time statistics are enabled. */
+  programs?: Record<string, { runCount: number; runTimeNs: number }>;
   /** CapturePipeline.decoder. */
   decoder?: DecoderStats;
   /** The call pipeline's stats(). */
@@ -174,6 +176,14 @@ export class RecordMetrics {
         if (k[reason] !== undefined) lost.set({ [Attr.lossReason]: reason }, k[reason]);
       }
       if (k.payload_truncated !== undefined) this.f(Metrics.captureTruncated).set({}, k.payload_truncated);
+    }
+    if (s.programs) {
+      const runs = this.f(Metrics.bpfRuns);
+      const time = this.f(Metrics.bpfRunTime);
+      for (const [name, p] of Object.entries(s.programs)) {
+        runs.set({ [Attr.bpfProgram]: name }, p.runCount);
+        time.set({ [Attr.bpfProgram]: name }, p.runTimeNs / 1e9);
+      }
     }
     if (s.decoder) {
       parse.set({ [Attr.parseStage]: 'decode' }, s.decoder.badRecords + s.decoder.unknownTypes + s.decoder.versionMismatch + s.decoder.truncatedBatches);

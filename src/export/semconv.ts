@@ -46,6 +46,7 @@ export const Attr = {
   lossReason: 'llmslo.reason',
   parseStage: 'llmslo.stage',
   kernelCounter: 'llmslo.counter',
+  bpfProgram: 'llmslo.bpf.program',
   metricName: 'llmslo.metric',
   signal: 'llmslo.signal',
   exportResult: 'llmslo.result',
@@ -149,6 +150,8 @@ export const Metrics = {
   captureTruncated: m('llmslo.capture.payload_truncated', 'counter', '{event}', [], 'Payloads cut at the capture size limit.'),
   parseErrors: m('llmslo.capture.parse_errors', 'counter', '{error}', [Attr.parseStage], 'Records or messages that could not be parsed, by stage.'),
   kernelCounters: m('llmslo.capture.kernel', 'counter', '{event}', [Attr.kernelCounter], 'Raw in-kernel counters, by name.'),
+  bpfRuns: m('llmslo.capture.bpf.runs', 'counter', '{run}', [Attr.bpfProgram], 'Runs of each BPF program (only with capture.bpf_stats: the kernel counts when run-time statistics are on).'),
+  bpfRunTime: m('llmslo.capture.bpf.run_time', 'counter', 's', [Attr.bpfProgram], 'Time spent in each BPF program, in the traced processes (only with capture.bpf_stats).'),
   openConnections: m('llmslo.capture.open_connections', 'gauge', '{connection}', [], 'Connections the parser currently follows.'),
   bufferedBytes: m('llmslo.capture.buffered', 'gauge', 'By', [], 'Bytes held in parser buffers.'),
   // the exporters' own health

@@ -258,6 +258,16 @@ test('a malformed record is counted, never thrown', async () => {
   await out.shutdown();
 });
 
+test('BPF program run-time statistics, when the agent turns them on', async () => {
+  const out = await createOutputs({ prometheus: false });
+  out.onCaptureStats({ programs: { sys_exit_write: { runCount: 40, runTimeNs: 2_000_000 }, ssl_read_return: { runCount: 2, runTimeNs: 500 } } });
+  const e = parseExposition(await out.metricsText());
+  assert.equal(sumOf(e, 'llmslo_capture_bpf_runs_total', { llmslo_bpf_program: 'sys_exit_write' }), 40);
+  assert.equal(sumOf(e, 'llmslo_capture_bpf_run_time_seconds_total', { llmslo_bpf_program: 'sys_exit_write' }), 0.002);
+  assert.equal(sumOf(e, 'llmslo_capture_bpf_runs_total'), 42);
+  await out.shutdown();
+});
+
 test('output token rate: streaming calls only', async () => {
   const out = await createOutputs({ prometheus: false });
   for (const r of client) out.onRecord(r);

@@ -25,10 +25,18 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv): Promise<Runn
         res({
           child,
           stderr: () => err,
+          // bounded: an agent that does not stop is killed and reported (-1), never waited on forever
           stop: () =>
             new Promise((r) => {
               if (child.exitCode !== null) return r(child.exitCode);
-              child.once('exit', (c) => r(c));
+              const deadline = setTimeout(() => {
+                child.kill('SIGKILL');
+                r(-1);
+              }, 60_000);
+              child.once('exit', (c) => {
+                clearTimeout(deadline);
+                r(c);
+              });
               child.kill('SIGTERM');
             }),
         });

@@ -46,7 +46,21 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stderr.write(`llmslo: agent running${agent.prometheusUrl ? `; metrics at ${agent.prometheusUrl}` : ''}${config.outputs.jsonl.path ? `; records to ${config.outputs.jsonl.path}` : ''}\n`);
   const why = await waitForStop(duration);
-  await agent.stop();
+  // Flushing is bounded: an output that never answers must not keep the agent from stopping.
+  // A second SIGINT/SIGTERM stops at once.
+  const stopped = await Promise.race([
+    agent.stop().then(() => 'flushed' as const),
+    new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), SHUTDOWN_DEADLINE_MS).unref()),
+    waitForStop(0).then(() => 'again' as const),
+  ]);
+  if (stopped !== 'flushed') {
+    process.stderr.write(`llmslo: stopped (${why}) after ${agent.records} call records; ${stopped === 'timeout' ? `outputs still flushing after ${SHUTDOWN_DEADLINE_MS / 1000} s` : 'second signal'}, some data may not have been exported\n`);
+    // the hung output's sockets would keep the process alive
+    process.exit(1);
+  }
   process.stderr.write(`llmslo: stopped (${why}) after ${agent.records} call records\n`);
   return 0;
 }
+
+/** How long outputs may take to flush on shutdown (OTLP exports time out after 10 s each). */
+const SHUTDOWN_DEADLINE_MS = 25_000;
