@@ -34,6 +34,7 @@ const STREAMS = Number(values.streams);
 const COUNT = Number(values.count);
 const ROUNDS = Number(values.rounds);
 const WARM_COUNT = Math.max(200, Math.round(COUNT / 2));
+const STATS_LAG_MS = 5_500;
 const dir = mkdtempSync(join(tmpdir(), 'llmslo-agent-overhead-'));
 
 function peakRssMb(pid: number): number {
@@ -128,11 +129,14 @@ async function main(): Promise<void> {
       const w0 = cpuSecondsOf(agent.child.pid!);
       const warm = await runLoad(url, caArgs, `warm-${r}`, WARM_COUNT);
       const warmCpuPct = (100 * (cpuSecondsOf(agent.child.pid!) - w0)) / warm.seconds;
+      // the agent publishes capture counters every 5 s: let them catch up before each scrape
+      await new Promise((res) => setTimeout(res, STATS_LAG_MS));
       const m0 = await scrape(metricsUrl);
       const cpu0 = cpuSecondsOf(agent.child.pid!);
       const p = await runLoad(url, caArgs, `with-${r}`);
       await new Promise((res) => setTimeout(res, 500));
       const cpu = cpuSecondsOf(agent.child.pid!) - cpu0;
+      await new Promise((res) => setTimeout(res, STATS_LAG_MS));
       const m1 = await scrape(metricsUrl);
       const rss = peakRssMb(agent.child.pid!);
       agent.child.kill('SIGTERM');
