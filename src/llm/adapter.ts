@@ -107,6 +107,24 @@ export interface CallState {
   contentShape: ContentShape | null;
 }
 
+/** A fresh CallState: nothing known yet beyond what the route says. */
+export function newCallState(init: Pick<CallState, 'operation' | 'provider' | 'requestModel' | 'requestedStream' | 'completion' | 'prompt'>): CallState {
+  return {
+    ...init,
+    responseModel: null,
+    responseId: null,
+    finishReasons: [],
+    usage: { input: null, output: null, cacheRead: null, cacheCreation: null, reasoning: null },
+    usageSeen: false,
+    usageExpected: false,
+    terminal: false,
+    streamError: null,
+    contentBlocked: false,
+    vectors: null,
+    contentShape: null,
+  };
+}
+
 export interface Adapter {
   /** Keys whose values this adapter never reads in stream payloads (ids that change per chunk, padding). */
   readonly skipKeys?: ReadonlySet<string>;

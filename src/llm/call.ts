@@ -7,7 +7,7 @@ import { CappedBytes } from '../protocols/bytes.ts';
 import { JsonArraySplitter } from '../protocols/json_array.ts';
 import { NdjsonSplitter } from '../protocols/ndjson.ts';
 import { SseParser } from '../protocols/sse.ts';
-import { ChunkKind, TextTally } from './adapter.ts';
+import { ChunkKind, newCallState, TextTally } from './adapter.ts';
 import type { CallState } from './adapter.ts';
 import type { LlmRoute } from './detect.ts';
 import { redact } from './env.ts';
@@ -91,25 +91,14 @@ export class LlmCallBuilder implements ExchangeHandler {
   ) {
     const est = env.estimate;
     const keepText = est !== null || env.excerpts !== null;
-    this.st = {
+    this.st = newCallState({
       operation: route.operation,
       provider: route.provider,
       requestModel: route.pathModel,
-      responseModel: null,
-      responseId: null,
-      finishReasons: [],
-      usage: { input: null, output: null, cacheRead: null, cacheCreation: null, reasoning: null },
-      usageSeen: false,
-      usageExpected: false,
       requestedStream: route.pathStream,
-      terminal: false,
-      streamError: null,
-      contentBlocked: false,
       completion: new TextTally(env.limits.maxTallyChars, keepText ? (est ?? (() => 0)) : null),
       prompt: new TextTally(env.limits.maxTallyChars, keepText ? (est ?? (() => 0)) : null),
-      vectors: null,
-      contentShape: null,
-    };
+    });
     this.reqBody = new CappedBytes(env.limits.maxRequestBodyBytes);
     if (ctx.resynced) this.partial.add('resynced');
     // Keep what the record needs, not the request head itself (memory per open call).

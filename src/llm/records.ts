@@ -37,6 +37,14 @@ export const ERROR_TYPES: readonly ErrorType[] = [
 export type Operation = 'chat' | 'text_completion' | 'generate_content' | 'embeddings';
 
 /** Kernel monotonic timestamps (ns) the derived times were computed from. */
+/** Kernel monotonic ns of an HTTP exchange's milestones. */
+export interface ExchangeTimestamps {
+  request_start: number;
+  request_end: number | null;
+  response_start: number | null;
+  response_end: number | null;
+}
+
 export interface CallTimestamps {
   request_start: number;
   request_end: number | null;
@@ -159,12 +167,7 @@ export interface RetrievalCallRecord {
   observed_side: 'client' | 'server';
   partial: boolean;
   partial_reasons: string[];
-  timestamps_ns: {
-    request_start: number;
-    request_end: number | null;
-    response_start: number | null;
-    response_end: number | null;
-  };
+  timestamps_ns: ExchangeTimestamps;
   /** Set when the call was made while serving an inbound request of the same process (see ServerRequestRecord). */
   enclosing_request?: EnclosingRequest;
 }
@@ -228,12 +231,7 @@ export interface ServerRequestRecord {
   observed_side: 'server';
   partial: boolean;
   partial_reasons: string[];
-  timestamps_ns: {
-    request_start: number;
-    request_end: number | null;
-    response_start: number | null;
-    response_end: number | null;
-  };
+  timestamps_ns: ExchangeTimestamps;
 }
 
 /** The outbound calls the protocol layer reports. */

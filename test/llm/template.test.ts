@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ChunkKind, TextTally } from '../../src/llm/adapter.ts';
+import { ChunkKind, newCallState, TextTally } from '../../src/llm/adapter.ts';
 import type { Adapter, CallState } from '../../src/llm/adapter.ts';
 import { anthropicMessages } from '../../src/llm/adapters/anthropic.ts';
 import { ollamaGenerate } from '../../src/llm/adapters/ollama.ts';
@@ -12,25 +12,7 @@ import { openaiChat, openaiResponses } from '../../src/llm/adapters/openai.ts';
 import { ContentTemplate } from '../../src/llm/template.ts';
 
 function newState(): CallState {
-  return {
-    operation: 'chat',
-    provider: 'openai',
-    requestModel: null,
-    responseModel: null,
-    responseId: null,
-    finishReasons: [],
-    usage: { input: null, output: null, cacheRead: null, cacheCreation: null, reasoning: null },
-    usageSeen: false,
-    usageExpected: false,
-    requestedStream: true,
-    terminal: false,
-    streamError: null,
-    contentBlocked: false,
-    completion: new TextTally(1 << 20, (s) => s.length),
-    prompt: new TextTally(1 << 20, (s) => s.length),
-    vectors: null,
-    contentShape: null,
-  };
+  return newCallState({ operation: 'chat', provider: 'openai', requestModel: null, requestedStream: true, completion: new TextTally(1 << 20, (s) => s.length), prompt: new TextTally(1 << 20, (s) => s.length) });
 }
 
 /** Everything in the state except the text tallies (which the template replays itself). */
