@@ -109,8 +109,14 @@ export interface CallState {
 
 /** A fresh CallState: nothing known yet beyond what the route says. */
 export function newCallState(init: Pick<CallState, 'operation' | 'provider' | 'requestModel' | 'requestedStream' | 'completion' | 'prompt'>): CallState {
+  // every field written out (no spread): one fixed object shape for the hot path's accesses
   return {
-    ...init,
+    operation: init.operation,
+    provider: init.provider,
+    requestModel: init.requestModel,
+    requestedStream: init.requestedStream,
+    completion: init.completion,
+    prompt: init.prompt,
     responseModel: null,
     responseId: null,
     finishReasons: [],
