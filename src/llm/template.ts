@@ -206,7 +206,7 @@ const HOLE_PATTERN: Record<Hole, string> = {
   // alternation; only JSON's own escapes, so whatever matches decodes
   [Hole.Text]: `(${JSON_CHARS})`, // emptiness is checked by textOf()
   [Hole.SkipString]: JSON_CHARS,
-  [Hole.SkipNumber]: '[-+.eE0-9]+',
+  [Hole.SkipNumber]: String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?`, // a JSON number, nothing looser
   [Hole.Space]: '[ \\t]*',
 };
 

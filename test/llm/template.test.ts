@@ -82,6 +82,13 @@ describe('content templates', () => {
     ])
       assert.equal(assertSound(openaiChat, l, null, d), null, d);
     assert.equal(assertSound(openaiChat, l, 'error', oai({})), null, 'a different SSE event name');
+    // skipped numbers must still be JSON numbers (the full path would reject the chunk)
+    assert.equal(l.tpl.match(oai({}).replace('"created":1741569952', '"created":17-4')), null);
+    assert.equal(l.tpl.match(oai({}).replace('"created":1741569952', '"created":1.5e3')), 'x');
+    // a model or id the full path could not record yet (empty) keeps the chunk off templates
+    const st = newState();
+    assert.equal(openaiChat.onStreamPayload(null, oai({ model: '' }), st), ChunkKind.Content);
+    assert.equal(st.contentShape, null, 'model still unknown: no template');
   });
 
   test('Anthropic: whitespace padding before the closing brace varies; other deltas do not match', () => {

@@ -109,7 +109,9 @@ export const openaiChat: Adapter = {
           st.completion.add(c['text']);
         }
       }
-      if (texts === 1 && choices.length === 1 && shapeKey !== null && (o['usage'] === null || o['usage'] === undefined) && isObj(choices[0]) && (choices[0]['finish_reason'] ?? null) === null)
+      // `id`/`model` are template holes only once known: until then the full path still reads them
+      const idsKnown = (st.responseModel !== null || !('model' in o)) && (st.responseId !== null || !('id' in o));
+      if (idsKnown && texts === 1 && choices.length === 1 && shapeKey !== null && (o['usage'] === null || o['usage'] === undefined) && isObj(choices[0]) && (choices[0]['finish_reason'] ?? null) === null)
         st.contentShape = { key: shapeKey, text: shapeText, keep: shapeKey === 'content' || shapeKey === 'refusal' || shapeKey === 'text' };
     }
     return content ? ChunkKind.Content : ChunkKind.Chunk;
