@@ -100,6 +100,7 @@ export class Agent {
         keepExcerpts: config.privacy.keep_excerpts ? { maxChars: 200 } : false,
         retrieval: config.records.retrieval,
         serverRequests: config.records.server_requests,
+        skipMirroredServerSide: config.records.skip_mirrored_server_side,
       },
       (rec) => this.onRecord(rec),
     );

@@ -24,7 +24,7 @@ export interface AgentConfig {
     jsonl: { path: string | null };
   };
   /** Which records the protocol layer produces besides LLM calls. */
-  records: { retrieval: boolean; server_requests: boolean };
+  records: { retrieval: boolean; server_requests: boolean; skip_mirrored_server_side: boolean };
   privacy: { keep_excerpts: boolean };
   slo: { specs: string[]; state_path: string | null };
 }
@@ -36,7 +36,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },
     jsonl: { path: null },
   },
-  records: { retrieval: true, server_requests: true },
+  records: { retrieval: true, server_requests: true, skip_mirrored_server_side: false },
   privacy: { keep_excerpts: false },
   slo: { specs: [], state_path: '/var/lib/llmslo/slo-state.json' },
 };
@@ -67,6 +67,7 @@ const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: bo
   'outputs.jsonl.path': { kind: 'string?' },
   'records.retrieval': { kind: 'bool' },
   'records.server_requests': { kind: 'bool' },
+  'records.skip_mirrored_server_side': { kind: 'bool' },
   'privacy.keep_excerpts': { kind: 'bool' },
   'slo.specs': { kind: 'strings' },
   'slo.state_path': { kind: 'string?' },

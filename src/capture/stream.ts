@@ -30,6 +30,11 @@ export interface ConnectionInfo {
   tls: boolean;
   /** TLS server name when known (SNI); otherwise null. */
   serverName: string | null;
+  /**
+   * The other end of this connection, when it is captured too (client and server on one node):
+   * set by the protocol pipeline from the endpoints, on both ends.
+   */
+  peerConnId?: number;
 }
 
 export interface DataChunk {

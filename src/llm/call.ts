@@ -165,6 +165,13 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   onResponseHead(head: ResponseHead, tsNs: number, resynced: boolean): void {
     if (this.inert) return;
+    if (this.role === 'server' && this.env.skipMirroredServerSide && this.conn.peerConnId !== undefined) {
+      // The client end of this call is captured too and makes the record (decided here, when
+      // both ends have surely been seen: the response follows the request on both).
+      this.inert = true;
+      this.env.counters.mirroredServerSkipped++;
+      return;
+    }
     this.head = { status: head.status };
     this.rateLimit = rateLimitInfo(head.headers);
     this.requestId = providerRequestId(head.headers);

@@ -27,6 +27,8 @@ export interface BuilderEnv {
   excerpts: ExcerptOptions | null;
   counters: CallCounters;
   stream: StreamCounters;
+  /** Do not follow the server end of a call whose client end is captured too. */
+  skipMirroredServerSide: boolean;
 }
 
 /** Stream framing counters shared by every call's SSE / NDJSON / JSON-array parser. */
@@ -58,6 +60,8 @@ export interface CallCounters {
   internalErrors: number;
   lastInternalError: string | null;
   errorsByType: Partial<Record<ErrorType, number>>;
+  /** Server ends of calls whose client end is captured too, not followed (skipMirroredServerSide). */
+  mirroredServerSkipped: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -72,6 +76,7 @@ export function newCallCounters(): CallCounters {
     internalErrors: 0,
     lastInternalError: null,
     errorsByType: {},
+    mirroredServerSkipped: 0,
   };
 }
 

@@ -8,7 +8,7 @@
 // the exchanges it follows. Memory is bounded by per-buffer caps and a cap on tracked
 // connections. Nothing thrown by parsing escapes onEvent: it is counted, the connection is
 // dropped, and the pipeline goes on.
-import type { ConnectionInfo, StreamEvent, StreamSink } from '../capture/stream.ts';
+import type { ConnectionInfo, Endpoint, StreamEvent, StreamSink } from '../capture/stream.ts';
 import { HttpConnection, newHttpConnCounters } from '../protocols/http_connection.ts';
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
@@ -54,6 +54,12 @@ export interface PipelineOptions {
   keepExcerpts?: ExcerptOptions | false;
   /** Also follow vector-database requests (default true). */
   retrieval?: boolean;
+  /**
+   * When both ends of a call run on this node (its client's and its server's connection are
+   * both captured), follow only the client end: half the parsing, no server-side record for it
+   * (gen_ai.server.* then covers remote clients only). Default false: both ends.
+   */
+  skipMirroredServerSide?: boolean;
   /**
    * Inbound requests of applications on this node (the observed process is the server, and the
    * request is not an LLM or retrieval call being served) -> `llmslo.server_request/v1`, with the
@@ -107,6 +113,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     excerpts: options.keepExcerpts ? options.keepExcerpts : null,
     counters,
     stream: newStreamCounters(),
+    skipMirroredServerSide: options.skipMirroredServerSide === true,
   };
   const followRetrieval = options.retrieval !== false;
   const conns = new Map<number, ConnEntry>();
@@ -178,13 +185,35 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     return builder;
   };
 
+  /** Open connections by "local>remote" endpoints: a connection's other end on this node. */
+  const byEndpoints = new Map<string, ConnectionInfo>();
+  const endpointsKey = (a: Endpoint, b: Endpoint): string => `${a.address}:${a.port}>${b.address}:${b.port}`;
+  const linkPeer = (info: ConnectionInfo): void => {
+    if (info.local === null || info.remote === null) return;
+    byEndpoints.delete(endpointsKey(info.local, info.remote)); // re-insert: newest last
+    byEndpoints.set(endpointsKey(info.local, info.remote), info);
+    if (byEndpoints.size > limits.maxConnections) byEndpoints.delete(byEndpoints.keys().next().value as string);
+    const peer = byEndpoints.get(endpointsKey(info.remote, info.local));
+    if (peer !== undefined && peer !== info) {
+      info.peerConnId = peer.connId;
+      peer.peerConnId = info.connId;
+    }
+  };
+  const unlinkPeer = (info: ConnectionInfo): void => {
+    if (info.local === null || info.remote === null) return;
+    const k = endpointsKey(info.local, info.remote);
+    if (byEndpoints.get(k) === info) byEndpoints.delete(k);
+  };
+
   const open = (info: ConnectionInfo): ConnEntry => {
     const existing = conns.get(info.connId);
     if (existing) return existing;
+    linkPeer(info);
     while (conns.size >= limits.maxConnections) {
       const [oldId, old] = conns.entries().next().value as [number, ConnEntry];
       conns.delete(oldId);
       connStats.evicted++;
+      unlinkPeer(old.http.info);
       safe(() => old.http.flush(0));
     }
     const holder: { e: ConnEntry | null } = { e: null };
@@ -214,6 +243,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             if (prev) {
               // connId reused: the old connection is over
               conns.delete(ev.conn.connId);
+              unlinkPeer(prev.http.info);
               prev.http.onClose('close', ev.tsNs);
             }
             open(ev.conn);
@@ -239,6 +269,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           const entry = conns.get(ev.connId);
           if (entry === undefined) return;
           conns.delete(ev.connId);
+          unlinkPeer(entry.http.info);
           safe(() => entry.http.onClose(ev.reason, ev.tsNs));
           break;
         }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { StreamEvent } from '../../src/capture/stream.ts';
 import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import type { LlmCallRecord } from '../../src/llm/records.ts';
-import { fixtureEvents, loadFixtures, run, T0 } from './wire.ts';
+import { asServerSide, fixtureEvents, loadFixtures, run, T0 } from './wire.ts';
 
 const fixtures = loadFixtures();
 const byName = (n: string) => fixtures.find((f) => f.name === n)!;
@@ -67,6 +67,21 @@ describe('lifecycle', () => {
     const r = run(merged).records as LlmCallRecord[];
     assert.deepEqual(r.map((x) => x.observed_side).sort(), ['client', 'server']);
     assert.equal(r[0]!['gen_ai.usage.output_tokens'], r[1]!['gen_ai.usage.output_tokens']);
+  });
+  test('skipMirroredServerSide: a call whose both ends are captured is followed from its client end only', () => {
+    const fx = byName('openai_chat_stream_usage');
+    const client = fixtureEvents(fx, 1);
+    const c1 = (client[0] as Extract<StreamEvent, { kind: 'open' }>).conn;
+    // the server process's end of the same TCP connection: endpoints swapped
+    const mirrored = asServerSide(fixtureEvents(fx, 2)).map((e) => (e.kind === 'open' ? { ...e, conn: { ...e.conn, local: c1.remote, remote: c1.local } } : e));
+    const other = asServerSide(fixtureEvents(fx, 3)).map((e) => (e.kind === 'open' ? { ...e, conn: { ...e.conn, remote: { address: '10.9.9.9', port: 5555 } } } : e));
+    const merged = [...client, ...mirrored, ...other].sort((a, b) => a.tsNs - b.tsNs);
+    const both = run(merged).records as LlmCallRecord[];
+    assert.deepEqual(both.map((x) => x.observed_side).sort(), ['client', 'server', 'server']);
+    const skipped = run(merged, { skipMirroredServerSide: true });
+    const r = skipped.records as LlmCallRecord[];
+    assert.deepEqual(r.map((x) => `${x.observed_side}:${x.conn_id}`).sort(), ['client:1', 'server:3'], 'the remote client\'s call keeps its server-side record');
+    assert.equal(skipped.stats.calls.mirroredServerSkipped, 1);
   });
   test('process.comm comes from the resolver; time from the clock', () => {
     const r = run(fixtureEvents(byName('openai_embeddings')), { resolveComm: (pid) => (pid === 4242 ? 'python3' : null), clock: () => Date.UTC(2026, 0, 2, 3, 4, 5, 678) }).records[0]!;
