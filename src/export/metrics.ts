@@ -69,16 +69,16 @@ export class RecordMetrics {
       if (r.observed_side === 'server') this.observeServer(r);
       else this.observeClient(r);
     } else if (r.schema === 'llmslo.retrieval_call/v1') {
-      if (r.observed_side === 'server') this.skip('server_side_retrieval');
+      if (r.observed_side === 'server') this.countSkipped('server_side_retrieval');
       else this.observeRetrieval(r);
     } else if (r.schema === 'llmslo.server_request/v1') {
       this.observeServerRequest(r);
     } else {
-      this.skip('unknown_schema');
+      this.countSkipped('unknown_schema');
     }
   }
 
-  skip(reason: string): void {
+  countSkipped(reason: string): void {
     this.f(Metrics.recordsSkipped).add({ [Attr.lossReason]: reason }, 1);
   }
 

@@ -128,14 +128,14 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
         jsonl?.write(exportableRecord(rec, privacy));
       } catch {
         // a malformed record must not stop the agent: count it and go on
-        metrics.skip('export_error');
+        metrics.countSkipped('export_error');
       }
     },
     onCaptureStats(s) {
       try {
         metrics.captureStats(s);
       } catch {
-        metrics.skip('bad_capture_stats');
+        metrics.countSkipped('bad_capture_stats');
       }
     },
     onSloAlert(ev) {

@@ -3,13 +3,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { Counter, Registry } from 'prom-client';
 import { createOutputs, type Outputs } from '../../src/export/outputs.ts';
 import { DURATION_BUCKETS, LONG_LATENCY_BUCKETS, Metrics, TOKEN_BUCKETS, prometheusName } from '../../src/export/semconv.ts';
 import { gapObservations } from '../../src/export/metrics.ts';
 import { MetricStore } from '../../src/export/store.ts';
 import type { LlmCallRecord } from '../../src/llm/records.ts';
+import { requireBinary } from '../slo/helpers/promtool.ts';
 import { parseExposition, replayFixture, sumOf, type Exposition } from './helpers.ts';
 import { ragScenario } from '../llm/server_streams.ts';
 
@@ -150,10 +150,12 @@ describe('Prometheus endpoint, fixture replay', () => {
     }
   });
 
-  test('promtool check metrics accepts the exposition', { skip: !existsSync('/usr/bin/promtool') && 'promtool not installed' }, () => {
+  test('promtool check metrics accepts the exposition', (t) => {
+    const promtool = requireBinary(t, 'promtool');
+    if (!promtool) return;
     // parses, and no lint findings on our metrics (names, units, _total, HELP). prom-client's own
     // process metrics name three gauges *_total; those findings are theirs.
-    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     const findings = (r.stdout + r.stderr).split('\n').filter((l) => l.trim() && !/^llmslo_agent_nodejs_active_\w+_total non-counter/.test(l));
     assert.deepEqual(findings, []);
     assert.ok(r.status === 0 || r.status === 3, `promtool exit ${r.status}`);
@@ -278,7 +280,9 @@ test('output token rate: streaming calls only', async () => {
   await out.shutdown();
 });
 
-test('promtool accepts everything at once: errors, retrieval, server side, folding, capture health', { skip: !existsSync('/usr/bin/promtool') && 'promtool not installed' }, async () => {
+test('promtool accepts everything at once: errors, retrieval, server side, folding, capture health', async (t) => {
+  const promtool = requireBinary(t, 'promtool');
+  if (!promtool) return;
   const { asServerSide, fixtureEvents, loadFixtures, run } = await import('../llm/wire.ts');
   const out = await createOutputs({ prometheus: false, maxLabelSets: 5 });
   for (const fx of loadFixtures()) for (const evs of [fixtureEvents(fx), asServerSide(fixtureEvents(fx))]) for (const r of run(evs).records) out.onRecord(r);
@@ -288,7 +292,7 @@ test('promtool accepts everything at once: errors, retrieval, server side, foldi
   const e = parseExposition(text);
   assert.ok(sumOf(e, 'llmslo_llm_errors_total') >= 10, 'provider errors counted');
   assert.ok(e.samples.some((s) => s.name === 'gen_ai_client_operation_duration_seconds_count' && s.labels.error_type === 'rate_limited'));
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr + r.stdout);
   await out.shutdown();
 });
