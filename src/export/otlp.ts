@@ -197,12 +197,9 @@ class CountingMetricExporter implements PushMetricExporter {
   }
 }
 
-class QueueSpanProcessor implements SpanProcessor {
-  constructor(readonly queue: BoundedExportQueue<ReadableSpan>) {}
-  onStart(): void {}
-  onEnd(span: ReadableSpan): void {
-    this.queue.push(span);
-  }
+/** Hands finished items to a bounded export queue; flush and shutdown drain it. */
+abstract class QueueProcessor<T> {
+  constructor(readonly queue: BoundedExportQueue<T>) {}
   forceFlush(): Promise<void> {
     return this.queue.flush();
   }
@@ -211,16 +208,16 @@ class QueueSpanProcessor implements SpanProcessor {
   }
 }
 
-class QueueLogProcessor implements LogRecordProcessor {
-  constructor(readonly queue: BoundedExportQueue<ReadableLogRecord>) {}
+class QueueSpanProcessor extends QueueProcessor<ReadableSpan> implements SpanProcessor {
+  onStart(): void {}
+  onEnd(span: ReadableSpan): void {
+    this.queue.push(span);
+  }
+}
+
+class QueueLogProcessor extends QueueProcessor<ReadableLogRecord> implements LogRecordProcessor {
   onEmit(rec: SdkLogRecord): void {
     this.queue.push(rec);
-  }
-  forceFlush(): Promise<void> {
-    return this.queue.flush();
-  }
-  shutdown(): Promise<void> {
-    return this.queue.close();
   }
 }
 

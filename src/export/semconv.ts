@@ -200,6 +200,14 @@ const put = (a: Attributes, k: string, v: AttrValue | null | undefined): void =>
   if (v !== null && v !== undefined && v !== '') a[k] = v;
 };
 
+/** server.address, server.port (only with an address) and error.type of an outbound call. */
+function putPeerAndError(a: Attributes, r: LlmCallRecord | RetrievalCallRecord): Attributes {
+  put(a, Attr.serverAddress, r['server.address']);
+  if (r['server.address']) put(a, Attr.serverPort, r['server.port']);
+  put(a, Attr.errorType, r['error.type']);
+  return a;
+}
+
 /** The metric attributes of an LLM call (spec set; nulls left out). */
 export function llmMetricAttributes(r: LlmCallRecord): Attributes {
   const a: Attributes = {};
@@ -207,10 +215,7 @@ export function llmMetricAttributes(r: LlmCallRecord): Attributes {
   put(a, Attr.providerName, r['gen_ai.provider.name']);
   put(a, Attr.requestModel, r['gen_ai.request.model']);
   put(a, Attr.responseModel, r['gen_ai.response.model']);
-  put(a, Attr.serverAddress, r['server.address']);
-  if (r['server.address']) put(a, Attr.serverPort, r['server.port']);
-  put(a, Attr.errorType, r['error.type']);
-  return a;
+  return putPeerAndError(a, r);
 }
 
 export function retrievalMetricAttributes(r: RetrievalCallRecord): Attributes {
@@ -219,10 +224,7 @@ export function retrievalMetricAttributes(r: RetrievalCallRecord): Attributes {
   put(a, Attr.dbOperation, r['db.operation.name']);
   put(a, Attr.dbCollection, r['db.collection.name']);
   put(a, Attr.dataSourceId, r['gen_ai.data_source.id']);
-  put(a, Attr.serverAddress, r['server.address']);
-  if (r['server.address']) put(a, Attr.serverPort, r['server.port']);
-  put(a, Attr.errorType, r['error.type']);
-  return a;
+  return putPeerAndError(a, r);
 }
 
 /** Metric attributes of an inbound request (k8s labels only when the agent's enrichment set them). */

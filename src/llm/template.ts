@@ -71,22 +71,23 @@ export class ContentTemplate {
     literals: string[],
     holes: Hole[],
   ) {
+    // body: the text captured; testBody: the text only required to be non-empty
     let body = '';
-    for (let i = 0; i < holes.length; i++) body += escapeRegExp(literals[i]!) + HOLE_PATTERN[holes[i]!];
-    body += escapeRegExp(literals[holes.length]!);
+    let testBody = '';
+    for (let i = 0; i < holes.length; i++) {
+      const lit = escapeRegExp(literals[i]!);
+      body += lit + HOLE_PATTERN[holes[i]!];
+      testBody += lit + (holes[i] === Hole.Text ? TEXT_PRESENT : HOLE_PATTERN[holes[i]!]);
+    }
+    const tail = escapeRegExp(literals[holes.length]!);
+    body += tail;
+    testBody += tail;
     this.re = new RegExp(`^${body}$`);
     // SSE strips one space after the colon; any other line in the event makes it not match.
     const eventLine = event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\n`;
     this.sseEvent = new RegExp(`${eventLine}data: ?${body}\n\n`, 'y');
-    let testBody = '';
-    for (let i = 0; i < holes.length; i++) testBody += escapeRegExp(literals[i]!) + (holes[i] === Hole.Text ? TEXT_PRESENT : HOLE_PATTERN[holes[i]!]);
-    testBody += escapeRegExp(literals[holes.length]!);
     this.sseEventTest = new RegExp(`${eventLine}data: ?${testBody}\n\n`, 'y');
-    this.size = body.length * 2;
   }
-
-  /** Chars held (memory accounting). */
-  readonly size: number;
 
   /**
    * The template for a content chunk the adapter just read: a recently used one when it matches
