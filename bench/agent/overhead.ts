@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     await runLoad(url, caArgs, 'warmup');
     for (let r = 0; r < ROUNDS; r++) {
       without.push(await runLoad(url, caArgs, `without-${r}`));
-      // bpf_stats: the kernel times every BPF program run (~20-40 ns each), for the probe cost
+      // bpf_stats: the kernel times every BPF program run, for the probe cost per chunk
       const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true' });
       const metricsUrl = agent.match[1]!;
       await new Promise((res) => setTimeout(res, 1500));

@@ -15,7 +15,7 @@ export interface AgentConfig {
     ports: number[];
     tls: boolean;
     tls_rescan_s: number;
-    /** Have the kernel time every BPF program (bpf_enable_stats; costs ~20-40 ns per run). */
+    /** Have the kernel time every BPF program run (bpf_enable_stats: two clock reads per run; its cost is not measured here). */
     bpf_stats: boolean;
   };
   outputs: {
