@@ -27,6 +27,10 @@ const ROUNDS = opt('rounds', 6);
 const ci = args.indexOf('--cuts');
 /** aligned (default): reads follow server writes; random: reads cut anywhere (worst case). */
 const CUTS = ci >= 0 && args[ci + 1] === 'random' ? 'random' : 'aligned';
+// --profile FILE: write a V8 CPU profile of the second half of the rounds (steady state: the
+// first rounds include compilation), for chrome://inspect or a self-time summary.
+const pi = args.indexOf('--profile');
+const PROFILE = pi >= 0 ? args[pi + 1]! : null;
 
 function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
@@ -66,13 +70,16 @@ console.log(`recording (${CUTS} reads): ${CONNS} connections, ${CALLS} calls, ${
 
 let best = Infinity;
 let recordsSeen = 0;
+const profiler = PROFILE === null ? null : await startProfiler();
 for (let r = 0; r < ROUNDS; r++) {
+  if (profiler !== null && r === Math.floor(ROUNDS / 2)) await profiler.start();
   let n = 0;
   let lastErr: string | null = null;
   const p = createCallPipeline({ clock: (ns) => ns / 1e6 }, (rec: CallRecord) => {
     n++;
     if (rec['error.type'] !== null) lastErr = rec['error.type'];
   });
+  if (process.env.GCR) (globalThis as { gc?: () => void }).gc?.();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   for (const e of events) p.onEvent(e);
@@ -90,6 +97,7 @@ for (let r = 0; r < ROUNDS; r++) {
   best = Math.min(best, dt);
   console.log(`round ${r + 1}: ${dt.toFixed(3)} s CPU (${wall.toFixed(3)} s wall)  ${fmt(streamChunks / dt)} chunks/s  ${(bytes / 1e6 / dt).toFixed(1)} MB/s`);
 }
+if (profiler !== null) await profiler.stop(PROFILE!);
 console.log(`best: ${fmt(streamChunks / best)} stream chunks/s, ${(bytes / 1e6 / best).toFixed(1)} MB/s per CPU-second on one core (${recordsSeen} records per round, all verified error-free)`);
 // A fixed JS loop, to compare this machine with others (≈0.7 ns/iteration on a current bare-metal core).
 {
@@ -100,3 +108,22 @@ console.log(`best: ${fmt(streamChunks / best)} stream chunks/s, ${(bytes / 1e6 /
   console.log(`calibration: ${((c.user + c.system) / 1e5).toFixed(2)} ns per loop iteration on this machine (${acc > 0 ? 'ok' : ''})`);
 }
 
+
+async function startProfiler(): Promise<{ start(): Promise<void>; stop(file: string): Promise<void> }> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  return {
+    start: async () => {
+      await session.post('Profiler.start');
+    },
+    stop: async (file) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`profile of rounds ${Math.floor(ROUNDS / 2) + 1}-${ROUNDS}: ${file}`);
+    },
+  };
+}

@@ -72,19 +72,64 @@ export class GapRecorder {
     return this.seen;
   }
 
-  /** Seconds: nearest-rank p50 / p95, exact min / max / sum and bucket counts; null without gaps. */
+  /**
+   * Seconds: nearest-rank p50 / p95, exact min / max / sum and bucket counts; null without gaps.
+   * Called once, when the call ends: the quantiles are selected in place (the sample's order is
+   * not needed afterwards), linear time instead of a sort of a copy.
+   */
   summary(): GapSummary | null {
     if (this.seen === 0) return null;
-    const s = new Float64Array(this.gaps).sort(); // array-like copy (Float64Array.from iterates)
-    const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+    const a = this.gaps;
+    const n = a.length;
+    const rank = (p: number): number => Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1));
+    const i50 = rank(0.5);
+    const i95 = rank(0.95);
+    select(a, 0, n - 1, i50);
+    // everything above i50 is >= a[i50]: p95 lies in that part
+    select(a, i50, n - 1, i95);
     return {
-      p50: rank(0.5) / 1e9,
-      p95: rank(0.95) / 1e9,
+      p50: a[i50]! / 1e9,
+      p95: a[i95]! / 1e9,
       max: this.maxNs / 1e9,
       min: this.minNs / 1e9,
       sum: this.sumNs / 1e9,
       count: this.seen,
-      histogram: { bounds: [...CHUNK_GAP_BOUNDS_S], counts: [...this.counts!] },
+      histogram: { bounds: CHUNK_GAP_BOUNDS_S.slice(), counts: this.counts!.slice() },
     };
   }
+}
+
+/**
+ * Hoare's selection (quickselect, median-of-three pivot): reorders a[lo..hi] so that a[k] is
+ * the value a sort would put there, everything before it <= and everything after it >= it.
+ */
+function select(a: number[], lo: number, hi: number, k: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // median of three as the pivot: sorted inputs (steady streams) stay linear
+    if (a[mid]! < a[lo]!) swap(a, mid, lo);
+    if (a[hi]! < a[lo]!) swap(a, hi, lo);
+    if (a[hi]! < a[mid]!) swap(a, hi, mid);
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: number[], i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
 }

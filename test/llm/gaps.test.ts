@@ -37,3 +37,20 @@ test('no gaps, no summary', () => {
   g.mark(5);
   assert.equal(g.summary(), null, 'one chunk has no gap');
 });
+
+test('p50 and p95 are the nearest-rank quantiles of a sort (below the reservoir cap)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 2_000_000_000 }), { minLength: 1, maxLength: 400 }), (gaps) => {
+      const g = new GapRecorder();
+      let t = 0;
+      g.mark(t);
+      for (const d of gaps) g.mark((t += d));
+      const s = g.summary()!;
+      const sorted = [...gaps].sort((a, b) => a - b);
+      const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]! / 1e9;
+      assert.equal(s.p50, at(0.5));
+      assert.equal(s.p95, at(0.95));
+    }),
+    { numRuns: 1000 },
+  );
+});
