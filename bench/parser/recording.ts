@@ -101,7 +101,7 @@ export function buildRecording(o: RecordingOptions): { events: StreamEvent[]; st
     const tls = c % 4 !== 0;
     evs.push({ kind: 'open', tsNs: t, conn: { connId: c, pid: 1000 + (c % 16), tid: 1000, cgroupId: 5, local: { address: '10.0.0.2', port: 40000 + c }, remote: { address: '10.0.0.9', port: 443 }, tls, serverName: 'api.example.com' } });
     for (let k = 0; k < callsPerConn; k++) {
-      const call = makeCall(kinds[ri(0, kinds.length - 1)]!, ri(50, 400));
+      const call = makeCall(kinds[ri(0, kinds.length - 1)]!, ri(Number(process.env.CMIN ?? 50), Number(process.env.CMAX ?? 400)));
       streamChunks += call.events.length;
       evs.push({ kind: 'data', connId: c, direction: 'egress', tsNs: (t += 1000), bytes: call.req, missingAfter: 0, tls });
       const body = Buffer.concat([...call.events.map(chunkFrame), Buffer.from('0\r\n\r\n')]);

@@ -196,29 +196,68 @@ export function parseHead(block: Buffer, expect: MessageKind | null): MessageHea
     pos = nl + 1;
   }
   const headers = new HeaderMap(names, values);
+  // Start lines by hand: a regular expression per head cost as much as all its fields.
   if (start.startsWith('HTTP/1.')) {
     if (expect === 'request') return null;
-    const m = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/.exec(start);
-    if (!m) return null;
-    return { kind: 'response', version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers };
+    // HTTP/1.x SP 3DIGIT [SP reason]
+    const v = start.charCodeAt(7);
+    if ((v !== 48 && v !== 49) || start.charCodeAt(8) !== 32 || start.length < 12 || (start.length > 12 && start.charCodeAt(12) !== 32)) return null;
+    const status = threeDigits(start, 9);
+    if (status < 0) return null;
+    return { kind: 'response', version: v === 48 ? '1.0' : '1.1', status, reason: start.length > 13 ? start.slice(13) : '', headers };
   }
   if (expect === 'response') return null;
-  const m = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(start);
-  if (!m || !METHODS.has(m[1]!)) return null;
-  return { kind: 'request', method: m[1]!, target: m[2]!, version: m[3]!, headers };
+  // METHOD SP target SP HTTP/1.x (target: no whitespace)
+  const sp1 = start.indexOf(' ');
+  const sp2 = start.length - 9;
+  if (sp1 <= 0 || sp2 <= sp1 + 1 || start.charCodeAt(sp2) !== 32 || !start.startsWith('HTTP/1.', sp2 + 1)) return null;
+  const v = start.charCodeAt(start.length - 1);
+  if (v !== 48 && v !== 49) return null;
+  const method = start.slice(0, sp1);
+  if (!METHODS.has(method)) return null;
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const c = start.charCodeAt(i);
+    if (c <= 32 || c === 0xa0) return null; // whitespace (and controls) end the target
+  }
+  return { kind: 'request', method, target: start.slice(sp1 + 1, sp2), version: v === 48 ? '1.0' : '1.1', headers };
+}
+
+/** The number written by three ASCII digits at `at`, or -1. */
+function threeDigits(s: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 3; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Default framing rules (RFC 9112 §6.3) when the connection has nothing more specific to say. */
 export function defaultBodyMode(head: MessageHead): BodyMode {
   const te = head.headers.get('transfer-encoding');
-  if (te !== undefined && /(^|,)\s*chunked\s*$/i.test(te)) return { type: 'chunked' };
+  if (te !== undefined && (te === 'chunked' || /(^|,)\s*chunked\s*$/i.test(te))) return CHUNKED;
   const cl = head.headers.get('content-length');
   if (cl !== undefined) {
-    const first = cl.split(',')[0]!.trim();
-    if (/^\d{1,15}$/.test(first)) return { type: 'length', length: Number(first) };
-    return { type: head.kind === 'response' ? 'close' : 'none' };
+    // the first of repeated values (joined with ", "); a valid length is 1-15 digits
+    const comma = cl.indexOf(',');
+    const first = comma < 0 ? cl : cl.slice(0, comma).trim();
+    if (first.length > 0 && first.length <= 15 && isDigits(first)) return { type: 'length', length: Number(first) };
   }
-  return { type: head.kind === 'response' ? 'close' : 'none' };
+  return head.kind === 'response' ? CLOSE : NONE;
+}
+
+// Body modes without parameters are shared (read-only)
+const CHUNKED: BodyMode = { type: 'chunked' };
+const CLOSE: BodyMode = { type: 'close' };
+const NONE: BodyMode = { type: 'none' };
+
+function isDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 export class Http1Parser {

@@ -194,7 +194,8 @@ export class HttpConnection {
       }
     }
     const dir = ch.direction;
-    let parser = this.parsers[dir];
+    // named loads, not a keyed load by a string variable (this runs per captured read)
+    let parser = dir === 'egress' ? this.parsers.egress : this.parsers.ingress;
     if (parser === null) {
       let bytes: Uint8Array = ch.bytes;
       const w = this.waiting[dir];

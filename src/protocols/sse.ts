@@ -106,13 +106,12 @@ export class SseParser {
       if (s.charCodeAt(0) === 10) pos = 1;
       this.afterCr = false;
     }
-    // Pieces without CR (LF framing) alternate between the fast loop, for whole events at a
-    // clean event boundary, and the line parser, for everything else (an event carried over
-    // from the previous piece, comments, multi-line data), returning to the fast loop after
-    // each blank line. Reads cut events anywhere, so almost every piece starts mid-event.
-    const lfOnly = s.indexOf('\r', pos) < 0;
+    // The fast loop, for whole LF-framed events at a clean event boundary, alternates with the
+    // line parser, for everything else (an event carried over from the previous piece, comments,
+    // multi-line data, CR line ends), returning to the fast loop after each blank line. Reads
+    // cut events anywhere, so almost every piece starts mid-event.
     while (pos < len) {
-      if (lfOnly && this.atEventBoundary()) {
+      if (this.atEventBoundary()) {
         pos = this.wholeEvents(s, pos, ts);
         if (pos >= len) return;
       }
@@ -124,11 +123,17 @@ export class SseParser {
     return this.pending.length === 0 && this.firstData === null && this.eventName === null && !this.skipping && !this.oversize;
   }
 
-  /** Dispatches whole one-line `data:` events from `pos`; returns where it stopped. */
+  /**
+   * Dispatches whole one-line `data:` events ending in LF LF from `pos`; returns where it
+   * stopped (at the first event it cannot take whole: the line parser's job).
+   */
   private wholeEvents(s: string, pos: number, ts: number): number {
     const len = s.length;
     const max = this.limits.maxEventBytes;
     const fast = this.fastEvent;
+    // next CR at or after pos (-2: not searched yet, -1: none): a CR is a line end, so an
+    // event containing one is not a one-line LF event. The fast path's shapes exclude CR.
+    let cr = -2;
     while (pos < len) {
       const c = s.charCodeAt(pos);
       if (fast !== null && (c === 100 /* d */ || c === 101) /* e */) {
@@ -144,6 +149,8 @@ export class SseParser {
       if (nn < 0 || nn - pos > max) break;
       const lf = s.indexOf('\n', pos);
       if (lf !== nn) break;
+      if (cr !== -1 && cr < pos) cr = s.indexOf('\r', pos);
+      if (cr >= 0 && cr < nn) break;
       this.counters.events++;
       this.onEvent(s.slice(pos + 6, nn), null, ts, this.lastId);
       pos = nn + 2;
