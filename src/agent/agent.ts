@@ -3,7 +3,7 @@
 // `llmslo run` is a thin command around this class; tests drive it directly.
 import { LiveCapture } from '../capture/live.ts';
 import { CapturePipeline, monotonicNowNs } from '../capture/pipeline.ts';
-import { parseCgroupPath, type PodResolver } from '../capture/containers.ts';
+import { parseCgroupPath, type ContainerRef, type PodResolver } from '../capture/containers.ts';
 import { createCallPipeline, type CallPipeline } from '../llm/pipeline.ts';
 import type { CallRecord } from '../llm/records.ts';
 import { createOutputs, type Outputs } from '../export/outputs.ts';
@@ -31,6 +31,9 @@ export interface Enrichment {
   'k8s.workload.name'?: string | null;
 }
 
+/** Shared, never modified: the reference of a process outside any container. */
+const NO_CONTAINER: ContainerRef = Object.freeze(parseCgroupPath(null));
+
 export class Agent {
   private capture: LiveCapture | null = null;
   private pipeline: CapturePipeline | null = null;
@@ -40,6 +43,7 @@ export class Agent {
   private statsTimer: NodeJS.Timeout | null = null;
   private lostSeen = 0;
   records = 0;
+  private readonly containerRefs = new Map<string, ContainerRef>();
 
   constructor(private readonly opts: AgentOptions) {}
 
@@ -129,7 +133,7 @@ export class Agent {
 
   private enrich(pid: number): Enrichment {
     const p = this.pipeline?.processes.get(pid);
-    const ref = parseCgroupPath(p?.cgroupPath ?? null);
+    const ref = this.containerRef(p?.cgroupPath ?? null);
     const e: Enrichment = {
       'process.executable.path': p?.exe ?? null,
       'container.id': ref.containerId,
@@ -144,6 +148,18 @@ export class Agent {
       e['k8s.workload.name'] = pod.workload;
     }
     return e;
+  }
+
+  /** parseCgroupPath per record costs several regular expressions: a node has few cgroups. */
+  private containerRef(path: string | null): ContainerRef {
+    if (path === null) return NO_CONTAINER;
+    let ref = this.containerRefs.get(path);
+    if (ref === undefined) {
+      if (this.containerRefs.size >= 4096) this.containerRefs.clear();
+      ref = parseCgroupPath(path);
+      this.containerRefs.set(path, ref);
+    }
+    return ref;
   }
 
   private publishStats(): void {

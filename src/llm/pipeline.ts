@@ -190,8 +190,9 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   const endpointsKey = (a: Endpoint, b: Endpoint): string => `${a.address}:${a.port}>${b.address}:${b.port}`;
   const linkPeer = (info: ConnectionInfo): void => {
     if (info.local === null || info.remote === null) return;
-    byEndpoints.delete(endpointsKey(info.local, info.remote)); // re-insert: newest last
-    byEndpoints.set(endpointsKey(info.local, info.remote), info);
+    const key = endpointsKey(info.local, info.remote);
+    byEndpoints.delete(key); // re-insert: newest last
+    byEndpoints.set(key, info);
     if (byEndpoints.size > limits.maxConnections) byEndpoints.delete(byEndpoints.keys().next().value as string);
     const peer = byEndpoints.get(endpointsKey(info.remote, info.local));
     if (peer !== undefined && peer !== info) {
