@@ -134,6 +134,12 @@ export function newCallState(init: Pick<CallState, 'operation' | 'provider' | 'r
 export interface Adapter {
   /** Keys whose values this adapter never reads in stream payloads (ids that change per chunk, padding). */
   readonly skipKeys?: ReadonlySet<string>;
+  /**
+   * True when, in this state, the adapter would read none of its skip keys from a content chunk
+   * (e.g. the response id and model are already known), so a content template learned in another
+   * call may stand in for its JSON path. Absent: templates are learned per call only.
+   */
+  templatesReady?(st: CallState): boolean;
   /** Read the parsed request body (null when absent, truncated or not JSON). */
   onRequest(body: unknown, st: CallState): void;
   /** One SSE event (`event` name may be null) or NDJSON line. */

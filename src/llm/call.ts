@@ -82,6 +82,8 @@ export class LlmCallBuilder implements ExchangeHandler {
   private template: ContentTemplate | null = null;
   /** Templates learned so far (bounded: a stream whose chunks keep changing shape stops learning). */
   private learned = 0;
+  /** Lookups of another call's template for this one (bounded: a stream without content stops). */
+  private borrowTries = 0;
 
   constructor(
     ctx: ExchangeContext,
@@ -233,7 +235,12 @@ export class LlmCallBuilder implements ExchangeHandler {
   private onPayload(event: string | null, data: string, ts: number): void {
     const st = this.st;
     let kind: ChunkKind;
-    const tpl = this.template;
+    let tpl = this.template;
+    if (tpl === null && this.borrowTries < 2 && this.route.adapter.templatesReady?.(st) === true) {
+      // the first content chunk of a stream whose shape another call already taught
+      this.borrowTries++;
+      tpl = this.template = ContentTemplate.recentFor(data, event, this.route.adapter.skipKeys ?? NO_KEYS, st.provider);
+    }
     const text = tpl !== null && event === tpl.event ? tpl.match(data) : null;
     if (text !== null) {
       // Same shape as a content chunk the adapter already read: only the text differs.
@@ -251,7 +258,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       const shape = st.contentShape;
       if (shape !== null && kind === ChunkKind.Content && this.learned < MAX_TEMPLATES_PER_CALL) {
         this.learned++;
-        this.template = ContentTemplate.forChunk(data, event, shape, this.route.adapter.skipKeys ?? NO_KEYS) ?? this.template;
+        this.template = ContentTemplate.forChunk(data, event, shape, this.route.adapter.skipKeys ?? NO_KEYS, st.provider) ?? this.template;
       }
     }
     this.countChunk(kind, ts);

@@ -65,6 +65,12 @@ export class ContentTemplate {
     /** SSE event name the template applies to (null: no `event:` field). */
     readonly event: string | null,
     readonly keep: boolean,
+    /**
+     * The call's provider once the adapter had read the learning chunk. Adapters refine a
+     * generic provider from literal fields (a system fingerprint, vendor keys): a call with the
+     * same provider would have drawn nothing more from a matching chunk.
+     */
+    readonly provider: string,
     /** The adapter's skip keys the template was cut with (a template is only reused with them). */
     private readonly skipKeys: ReadonlySet<string>,
     /** literals[i] precedes holes[i]; the last literal ends the chunk. */
@@ -94,11 +100,11 @@ export class ContentTemplate {
    * the chunk exactly (streams of one model share their shape, and compiling a regular
    * expression per call would cost more than a short stream's parsing), else a new one.
    */
-  static forChunk(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>): ContentTemplate | null {
+  static forChunk(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
     const recent = RECENT;
     for (let i = 0; i < recent.length; i++) {
       const t = recent[i]!;
-      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.match(data) === shape.text) {
+      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.provider === provider && t.match(data) === shape.text) {
         if (i > 0) {
           recent.splice(i, 1);
           recent.unshift(t);
@@ -106,7 +112,7 @@ export class ContentTemplate {
         return t;
       }
     }
-    const t = ContentTemplate.learn(data, event, shape, skipKeys);
+    const t = ContentTemplate.learn(data, event, shape, skipKeys, provider);
     if (t !== null) {
       recent.unshift(t);
       if (recent.length > RECENT_MAX) recent.pop();
@@ -118,7 +124,7 @@ export class ContentTemplate {
    * Cut `data` into a template, or null when the shape is not one the template can represent
    * (text key missing or repeated, text not matching, malformed JSON).
    */
-  static learn(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>): ContentTemplate | null {
+  static learn(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
     const tokens = scanHoles(data, shape.key, skipKeys);
     if (tokens === null) return null;
     let textHoles = 0;
@@ -142,7 +148,31 @@ export class ContentTemplate {
     }
     literals.push(data.slice(pos));
     // Flatten the literals: slices would keep the learning chunk's whole piece alive.
-    return new ContentTemplate(event, shape.keep, skipKeys, literals, holes);
+    return new ContentTemplate(event, shape.keep, provider, skipKeys, literals, holes);
+  }
+
+  /**
+   * A recently learned template (of another call) that `data` matches, for a call whose adapter
+   * says its state is ready for templates (`Adapter.templatesReady`): the first content chunk of
+   * a stream then skips its JSON parse too. Null when none matches.
+   */
+  static recentFor(data: string, event: string | null, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
+    const recent = RECENT;
+    for (let i = 0; i < recent.length; i++) {
+      const t = recent[i]!;
+      if (t.event !== event || t.skipKeys !== skipKeys || t.provider !== provider || !t.re.test(data)) continue;
+      if (i > 0) {
+        recent.splice(i, 1);
+        recent.unshift(t);
+      }
+      return t;
+    }
+    return null;
+  }
+
+  /** Forget every learned template (tests: the cache is shared by all calls of the process). */
+  static forgetRecent(): void {
+    RECENT.length = 0;
   }
 
   /** The chunk's text if `data` has this template's shape, else null. */

@@ -10,6 +10,7 @@ import { anthropicMessages } from '../../src/llm/adapters/anthropic.ts';
 import { ollamaGenerate } from '../../src/llm/adapters/ollama.ts';
 import { openaiChat, openaiResponses } from '../../src/llm/adapters/openai.ts';
 import { ContentTemplate } from '../../src/llm/template.ts';
+import { fixtureEvents, loadFixtures, run } from './wire.ts';
 
 function newState(): CallState {
   return newCallState({ operation: 'chat', provider: 'openai', requestModel: null, requestedStream: true, completion: new TextTally(1 << 20, (s) => s.length), prompt: new TextTally(1 << 20, (s) => s.length) });
@@ -34,7 +35,7 @@ function learn(adapter: Adapter, event: string | null, data: string): Learned {
   const kind = adapter.onStreamPayload(event, data, st);
   assert.equal(kind, ChunkKind.Content, `not a content chunk: ${data}`);
   assert.ok(st.contentShape, `no content shape for ${data}`);
-  const tpl = ContentTemplate.learn(data, event, st.contentShape, adapter.skipKeys ?? new Set());
+  const tpl = ContentTemplate.learn(data, event, st.contentShape, adapter.skipKeys ?? new Set(), st.provider);
   assert.ok(tpl, `no template for ${data}`);
   return { tpl, st };
 }
@@ -138,12 +139,12 @@ describe('content templates', () => {
 
   test('streams of one shape share a compiled template; a different shape or key set does not', () => {
     const skip = openaiChat.skipKeys!;
-    const a = ContentTemplate.forChunk(oai({ id: 'chatcmpl-a' }), null, { key: 'content', text: 'x', keep: true }, skip);
-    const b = ContentTemplate.forChunk(oai({ id: 'chatcmpl-b', ...choice({ delta: { content: 'y' } }) }), null, { key: 'content', text: 'y', keep: true }, skip);
+    const a = ContentTemplate.forChunk(oai({ id: 'chatcmpl-a' }), null, { key: 'content', text: 'x', keep: true }, skip, 'openai');
+    const b = ContentTemplate.forChunk(oai({ id: 'chatcmpl-b', ...choice({ delta: { content: 'y' } }) }), null, { key: 'content', text: 'y', keep: true }, skip, 'openai');
     assert.ok(a && a === b, 'same shape, other id: reused');
-    const c = ContentTemplate.forChunk(oai({ service_tier: 'flex' }), null, { key: 'content', text: 'x', keep: true }, skip);
+    const c = ContentTemplate.forChunk(oai({ service_tier: 'flex' }), null, { key: 'content', text: 'x', keep: true }, skip, 'openai');
     assert.ok(c && c !== a, 'a different literal: a new template');
-    const d = ContentTemplate.forChunk(oai({}), null, { key: 'content', text: 'x', keep: true }, new Set());
+    const d = ContentTemplate.forChunk(oai({}), null, { key: 'content', text: 'x', keep: true }, new Set(), 'openai');
     assert.ok(d && d !== a, 'other skip keys: a new template');
     assert.equal(d.match(oai({ id: 'other' })), null, 'without skip keys the id is a literal');
   });
@@ -177,5 +178,50 @@ describe('content templates', () => {
       { numRuns: 2000 },
     );
     assert.ok(matched > 1000, `the property must exercise matches too (${matched})`);
+  });
+  test('property: a template learned in one call is sound for another call once its ids are known', () => {
+    // learned in call A (chatcmpl-1 / gpt-4o); used in call B whose first chunk set other ids
+    const l = learn(openaiChat, null, oai({}));
+    const other = newState();
+    openaiChat.onStreamPayload(null, oai({ id: 'chatcmpl-zz', model: 'gpt-4o-2024-08-06', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }), other);
+    assert.ok(openaiChat.templatesReady!(other), 'ids known after the role chunk');
+    assert.equal(other.provider, l.tpl.provider);
+    assert.equal(openaiChat.templatesReady!(newState()), false, 'not before');
+    let matched = 0;
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string(), fc.nat(), fc.string(), fc.constantFrom('gpt-4o', 'gpt-4o-mini', ''), (text, id, created, obf, model) => {
+        const data = oai({ id, created, obfuscation: obf, model, ...choice({ delta: { content: text } }) });
+        if (ContentTemplate.recentFor(data, null, openaiChat.skipKeys!, other.provider) === null) return;
+        if (assertSound(openaiChat, { tpl: l.tpl, st: other }, null, data) !== null) matched++;
+      }),
+      { numRuns: 500 },
+    );
+    assert.ok(matched > 300, `the property must exercise matches (${matched})`);
+  });
+
+  test('pipeline: a stream that borrows another call\'s template gives the same record as on its own, with one JSON parse less', () => {
+    const fx = loadFixtures().find((f) => f.name === 'openai_chat_stream_usage');
+    assert.ok(fx, 'fixture openai_chat_stream_usage');
+    const events = (connId: number) => fixtureEvents(fx, connId);
+    const parses = { n: 0 };
+    const original = openaiChat.onStreamPayload;
+    openaiChat.onStreamPayload = (event, data, st) => {
+      parses.n++;
+      return original.call(openaiChat, event, data, st);
+    };
+    try {
+      ContentTemplate.forgetRecent();
+      const alone = run(events(2)).records;
+      const aloneParses = parses.n;
+      ContentTemplate.forgetRecent();
+      run(events(1));
+      parses.n = 0;
+      const borrowed = run(events(2)).records;
+      assert.equal(alone.length, 1);
+      assert.deepEqual(borrowed, alone);
+      assert.equal(parses.n, aloneParses - 1, 'the first content chunk took the template');
+    } finally {
+      openaiChat.onStreamPayload = original;
+    }
   });
 });

@@ -43,6 +43,8 @@ export const openaiChat: Adapter = {
   // `obfuscation`: random padding against size side channels; `created`: seconds, may tick mid-stream;
   // `id` and `model` are read only until known (the chunk a template is learned from sets them).
   skipKeys: new Set(['obfuscation', 'created', 'id', 'model']),
+  // `id` and `model` are read until known (the first chunk, usually role-only, sets them)
+  templatesReady: (st) => st.responseModel !== null && st.responseId !== null,
   onRequest(body, st) {
     readCommonRequest(body, st);
     // Streams carry usage only when asked for; non-stream bodies always do.
