@@ -224,4 +224,19 @@ describe('content templates', () => {
       openaiChat.onStreamPayload = original;
     }
   });
+  test('Anthropic and Responses text deltas are stateless: a template from another call is sound in a fresh state', () => {
+    for (const [adapter, event, make] of [
+      [anthropicMessages, 'content_block_delta', (t: string, pad: number) => anth(t, ' '.repeat(pad))],
+      [openaiResponses, 'response.output_text.delta', (t: string, pad: number) => resp(t, pad + 1)],
+    ] as const) {
+      const l = learn(adapter, event, make('Hello', 0));
+      assert.ok(adapter.templatesReady!(newState()));
+      fc.assert(
+        fc.property(fc.string({ unit: 'grapheme' }), fc.nat({ max: 9 }), (t, pad) => {
+          assertSound(adapter, { tpl: l.tpl, st: newState() }, event, make(t, pad));
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
 });

@@ -34,6 +34,8 @@ function readUsage(u: unknown, st: CallState): void {
 }
 
 export const anthropicMessages: Adapter = {
+  // a content_block_delta changes nothing but the completion text, in any state
+  templatesReady: () => true,
   onRequest(body, st) {
     st.usageExpected = true;
     if (!isObj(body)) return;

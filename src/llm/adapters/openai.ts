@@ -195,6 +195,8 @@ const RESPONSES_CONTENT_DELTAS = new Set([
 
 export const openaiResponses: Adapter = {
   skipKeys: new Set(['obfuscation', 'sequence_number', 'item_id']),
+  // a text delta event changes nothing but the completion text, in any state
+  templatesReady: () => true,
   onRequest(body, st) {
     readCommonRequest(body, st);
     st.usageExpected = true;
