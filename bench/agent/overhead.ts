@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     if (res !== 200) throw new Error(`PATCH /_sim/profile answered ${res}`);
   }
   const without: Phase[] = [];
-  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number; bpfRunsPerChunk: number }> = [];
+  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number; bpfRunsPerChunk: number; idleCpuPct: number }> = [];
   try {
     await runLoad(url, caArgs, 'warmup');
     for (let r = 0; r < ROUNDS; r++) {
@@ -135,8 +135,11 @@ async function main(): Promise<void> {
       const cpu0 = cpuSecondsOf(agent.child.pid!);
       const p = await runLoad(url, caArgs, `with-${r}`);
       await new Promise((res) => setTimeout(res, 500));
-      const cpu = cpuSecondsOf(agent.child.pid!) - cpu0;
+      const cpu1 = cpuSecondsOf(agent.child.pid!);
+      const cpu = cpu1 - cpu0;
+      // no load while the counters catch up: the agent's idle cost (timers, rescans, GC)
       await new Promise((res) => setTimeout(res, STATS_LAG_MS));
+      const idleCpuPct = (100 * (cpuSecondsOf(agent.child.pid!) - cpu1)) / (STATS_LAG_MS / 1000);
       const m1 = await scrape(metricsUrl);
       const rss = peakRssMb(agent.child.pid!);
       agent.child.kill('SIGTERM');
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
       // programs run in the traced processes (simulator, client): time per client chunk
       const bpfNs = (sum(m1, 'llmslo_capture_bpf_run_time_seconds_total') - sum(m0, 'llmslo_capture_bpf_run_time_seconds_total')) * 1e9;
       const bpfRuns = sum(m1, 'llmslo_capture_bpf_runs_total') - sum(m0, 'llmslo_capture_bpf_runs_total');
-      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), warmupCpuPer1kChunksPct: warmCpuPct / (warm.chunksPerSec / 1000), peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: bpfNs / p.chunks, bpfRunsPerChunk: bpfRuns / p.chunks });
+      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), warmupCpuPer1kChunksPct: warmCpuPct / (warm.chunksPerSec / 1000), peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: bpfNs / p.chunks, bpfRunsPerChunk: bpfRuns / p.chunks, idleCpuPct });
     }
   } finally {
     sim.child.kill('SIGTERM');
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
     agent_cpu_pct_of_one_core: +mean(withAgent.map((p) => p.agentCpuPct)).toFixed(1),
     agent_cpu_pct_per_1000_chunks_per_s: +mean(withAgent.map((p) => p.agentCpuPer1kChunksPct)).toFixed(2),
     agent_cpu_pct_per_1000_chunks_per_s_first_load: +mean(withAgent.map((p) => p.warmupCpuPer1kChunksPct)).toFixed(2),
+    agent_cpu_pct_idle_after_load: +mean(withAgent.map((p) => p.idleCpuPct)).toFixed(2),
     agent_peak_rss_mb: +Math.max(...withAgent.map((p) => p.peakRssMb)).toFixed(0),
     events_per_s: Math.round(mean(withAgent.map((p) => p.eventsPerSec))),
     bpf_ns_per_chunk: Math.round(mean(withAgent.map((p) => p.bpfNsPerChunk))),

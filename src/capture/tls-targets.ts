@@ -31,6 +31,9 @@ export interface TlsTargetsOptions {
 }
 
 const LIBSSL_RE = /\/libssl\.so(\.[0-9.]+)?$/;
+const LIBSSL = Buffer.from('libssl');
+const LF = 0x0a;
+const SLASH = 0x2f;
 const HOST_LIBSSL_DIRS = ['/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib64'];
 
 function fileKey(path: string): { key: string; size: number; mtimeMs: number } | null {
@@ -49,6 +52,8 @@ export class TlsTargets {
   private readonly notTargets = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private readonly pendingScans = new Set<NodeJS.Timeout>();
+  /** Executable link last considered per process (considered again only when it changes). */
+  private readonly seenExe = new Map<number, string>();
   private readonly log: (msg: string) => void;
   private readonly proc: string;
   scans = 0;
@@ -91,6 +96,7 @@ export class TlsTargets {
 
   /** A process just exec'd: its libraries appear within milliseconds, lazily loaded ones later. */
   onExec(pid: number): void {
+    this.seenExe.delete(pid);
     for (const delay of [30, 300, 2000]) {
       const t = setTimeout(() => {
         this.pendingScans.delete(t);
@@ -109,27 +115,40 @@ export class TlsTargets {
     } catch {
       return;
     }
+    const alive = new Set<number>();
     for (const e of entries) {
       const pid = Number(e);
-      if (Number.isInteger(pid) && pid > 0) this.scanPid(pid);
+      if (!Number.isInteger(pid) || pid <= 0) continue;
+      alive.add(pid);
+      this.scanPid(pid);
     }
+    for (const pid of this.seenExe.keys()) if (!alive.has(pid)) this.seenExe.delete(pid);
   }
 
+  /**
+   * One process: libssl mappings and its executable. Runs for every process every rescan, so it
+   * searches the maps bytes natively for "libssl" (a node process maps ~1,000 lines; splitting
+   * them into strings made every rescan a burst of garbage) and looks at an executable again
+   * only when the process's link changed (exec gives a new one).
+   */
   scanPid(pid: number): void {
     const root = `${this.proc}/${pid}/root`;
-    let maps: string;
+    let maps: Buffer;
     try {
-      maps = readFileSync(`${this.proc}/${pid}/maps`, 'latin1');
+      maps = readFileSync(`${this.proc}/${pid}/maps`);
     } catch {
       return; // gone, or a kernel thread
     }
-    const seen = new Set<string>();
-    for (const line of maps.split('\n')) {
-      const slash = line.indexOf('/');
-      if (slash < 0) continue;
-      const path = line.slice(slash);
-      if (!LIBSSL_RE.test(path) || seen.has(path)) continue;
-      seen.add(path);
+    let seen: Set<string> | null = null;
+    for (let at = maps.indexOf(LIBSSL); at >= 0; at = maps.indexOf(LIBSSL, at + LIBSSL.length)) {
+      const lineStart = maps.lastIndexOf(LF, at) + 1;
+      let lineEnd = maps.indexOf(LF, at);
+      if (lineEnd < 0) lineEnd = maps.length;
+      const slash = maps.indexOf(SLASH, lineStart);
+      if (slash < 0 || slash > at) continue;
+      const path = maps.toString('latin1', slash, lineEnd);
+      if (!LIBSSL_RE.test(path) || seen?.has(path)) continue;
+      (seen ??= new Set()).add(path);
       this.consider(this.hostPath(root, path), 'libssl', pid);
     }
     let exe: string;
@@ -138,6 +157,8 @@ export class TlsTargets {
     } catch {
       return;
     }
+    if (this.seenExe.get(pid) === exe) return;
+    this.seenExe.set(pid, exe);
     if (exe.endsWith(' (deleted)')) return;
     this.consider(this.hostPath(root, exe), 'node', pid);
   }

@@ -100,7 +100,9 @@ export async function createOutputs(config: OutputsConfig = {}): Promise<Outputs
   store.family(Metrics.buildInfo).set({ [Attr.version]: LLMSLO_VERSION, [Attr.semconvVersion]: SEMCONV_VERSION }, 1);
   if (promCfg && promCfg.processMetrics !== false) {
     try {
-      collectDefaultMetrics({ register: registry, prefix: 'llmslo_agent_' });
+      // Event-loop lag sampled every 100 ms, not prom-client's 10: its timer woke the idle agent
+      // 100 times a second (a third of its idle CPU); lag that matters lasts longer than that.
+      collectDefaultMetrics({ register: registry, prefix: 'llmslo_agent_', eventLoopMonitoringPrecision: 100 });
     } catch {
       // already registered on a registry the caller shares: keep theirs
     }
