@@ -82,8 +82,11 @@ export class LlmCallBuilder implements ExchangeHandler {
   private template: ContentTemplate | null = null;
   /** Templates learned so far (bounded: a stream whose chunks keep changing shape stops learning). */
   private learned = 0;
-  /** Lookups of another call's template for this one (bounded: a stream without content stops). */
-  private borrowTries = 0;
+  /**
+   * Chunks tried in vain against other calls' templates (bounded: a stream whose chunks never
+   * match stops trying). Events no template is for (role, block starts, pings) do not count.
+   */
+  private borrowMisses = 0;
 
   constructor(
     ctx: ExchangeContext,
@@ -236,10 +239,10 @@ export class LlmCallBuilder implements ExchangeHandler {
     const st = this.st;
     let kind: ChunkKind;
     let tpl = this.template;
-    if (tpl === null && this.borrowTries < 2 && this.route.adapter.templatesReady?.(st) === true) {
+    if (tpl === null && this.borrowMisses < 2 && this.route.adapter.templatesReady?.(st) === true) {
       // the first content chunk of a stream whose shape another call already taught
-      this.borrowTries++;
       tpl = this.template = ContentTemplate.recentFor(data, event, this.route.adapter.skipKeys ?? NO_KEYS, st.provider);
+      if (tpl === null && ContentTemplate.recentTests > 0) this.borrowMisses++;
     }
     const text = tpl !== null && event === tpl.event ? tpl.match(data) : null;
     if (text !== null) {

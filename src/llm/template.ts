@@ -158,9 +158,12 @@ export class ContentTemplate {
    */
   static recentFor(data: string, event: string | null, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
     const recent = RECENT;
+    ContentTemplate.recentTests = 0;
     for (let i = 0; i < recent.length; i++) {
       const t = recent[i]!;
-      if (t.event !== event || t.skipKeys !== skipKeys || t.provider !== provider || !t.re.test(data)) continue;
+      if (t.event !== event || t.skipKeys !== skipKeys || t.provider !== provider) continue;
+      ContentTemplate.recentTests++;
+      if (!t.re.test(data)) continue;
       if (i > 0) {
         recent.splice(i, 1);
         recent.unshift(t);
@@ -169,6 +172,12 @@ export class ContentTemplate {
     }
     return null;
   }
+
+  /**
+   * Templates the last recentFor call tried on its data (0: none was for this event, key set and
+   * provider, so the lookup cost nothing worth bounding).
+   */
+  static recentTests = 0;
 
   /** Forget every learned template (tests: the cache is shared by all calls of the process). */
   static forgetRecent(): void {

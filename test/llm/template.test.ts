@@ -200,30 +200,38 @@ describe('content templates', () => {
   });
 
   test('pipeline: a stream that borrows another call\'s template gives the same record as on its own, with one JSON parse less', () => {
-    const fx = loadFixtures().find((f) => f.name === 'openai_chat_stream_usage');
-    assert.ok(fx, 'fixture openai_chat_stream_usage');
-    const events = (connId: number) => fixtureEvents(fx, connId);
-    const parses = { n: 0 };
-    const original = openaiChat.onStreamPayload;
-    openaiChat.onStreamPayload = (event, data, st) => {
-      parses.n++;
-      return original.call(openaiChat, event, data, st);
-    };
-    try {
-      ContentTemplate.forgetRecent();
-      const alone = run(events(2)).records;
-      const aloneParses = parses.n;
-      ContentTemplate.forgetRecent();
-      run(events(1));
-      parses.n = 0;
-      const borrowed = run(events(2)).records;
-      assert.equal(alone.length, 1);
-      assert.deepEqual(borrowed, alone);
-      assert.equal(parses.n, aloneParses - 1, 'the first content chunk took the template');
-    } finally {
-      openaiChat.onStreamPayload = original;
+    // Anthropic and Responses streams open with events no template is for (message_start,
+    // content_block_start, ping, response.created, ...): the first text delta still borrows
+    for (const [name, adapter] of [
+      ['openai_chat_stream_usage', openaiChat],
+      ['anthropic_stream', anthropicMessages],
+      ['openai_responses_stream', openaiResponses],
+    ] as const) {
+      const fx = loadFixtures().find((f) => f.name === name);
+      assert.ok(fx, `fixture ${name}`);
+      const parses = { n: 0 };
+      const original = adapter.onStreamPayload;
+      adapter.onStreamPayload = (event, data, st) => {
+        parses.n++;
+        return original.call(adapter, event, data, st);
+      };
+      try {
+        ContentTemplate.forgetRecent();
+        const alone = run(fixtureEvents(fx, 2)).records;
+        const aloneParses = parses.n;
+        ContentTemplate.forgetRecent();
+        run(fixtureEvents(fx, 1));
+        parses.n = 0;
+        const borrowed = run(fixtureEvents(fx, 2)).records;
+        assert.equal(alone.length, 1, name);
+        assert.deepEqual(borrowed, alone, name);
+        assert.equal(parses.n, aloneParses - 1, `${name}: the first content chunk took the template`);
+      } finally {
+        adapter.onStreamPayload = original;
+      }
     }
   });
+
   test('Anthropic and Responses text deltas are stateless: a template from another call is sound in a fresh state', () => {
     for (const [adapter, event, make] of [
       [anthropicMessages, 'content_block_delta', (t: string, pad: number) => anth(t, ' '.repeat(pad))],
