@@ -7,6 +7,7 @@ import { parseCgroupPath, type ContainerRef, type PodResolver } from '../capture
 import { createCallPipeline, type CallPipeline } from '../llm/pipeline.ts';
 import type { CallRecord } from '../llm/records.ts';
 import { createOutputs, type Outputs } from '../export/outputs.ts';
+import { BoundedMemo } from '../util/bounded_memo.ts';
 import { SloRuntime } from '../slo/runtime.ts';
 import type { AgentConfig } from './config.ts';
 
@@ -43,7 +44,8 @@ export class Agent {
   private statsTimer: NodeJS.Timeout | null = null;
   private lostSeen = 0;
   records = 0;
-  private readonly containerRefs = new Map<string, ContainerRef>();
+  /** parseCgroupPath per record costs several regular expressions: a node has few cgroups. */
+  private readonly containerRefs = new BoundedMemo<string, ContainerRef>(4096, parseCgroupPath);
 
   constructor(private readonly opts: AgentOptions) {}
 
@@ -133,7 +135,8 @@ export class Agent {
 
   private enrich(pid: number): Enrichment {
     const p = this.pipeline?.processes.get(pid);
-    const ref = this.containerRef(p?.cgroupPath ?? null);
+    const path = p?.cgroupPath ?? null;
+    const ref = path === null ? NO_CONTAINER : this.containerRefs.get(path);
     const e: Enrichment = {
       'process.executable.path': p?.exe ?? null,
       'container.id': ref.containerId,
@@ -148,18 +151,6 @@ export class Agent {
       e['k8s.workload.name'] = pod.workload;
     }
     return e;
-  }
-
-  /** parseCgroupPath per record costs several regular expressions: a node has few cgroups. */
-  private containerRef(path: string | null): ContainerRef {
-    if (path === null) return NO_CONTAINER;
-    let ref = this.containerRefs.get(path);
-    if (ref === undefined) {
-      if (this.containerRefs.size >= 4096) this.containerRefs.clear();
-      ref = parseCgroupPath(path);
-      this.containerRefs.set(path, ref);
-    }
-    return ref;
   }
 
   private publishStats(): void {

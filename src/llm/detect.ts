@@ -8,6 +8,7 @@ import { ollamaEmbed, ollamaGenerate } from './adapters/ollama.ts';
 import { openaiChat, openaiEmbeddings, openaiResponses } from './adapters/openai.ts';
 import { tgiGenerate } from './adapters/tgi.ts';
 import type { Operation } from './records.ts';
+import { BoundedMemo } from '../util/bounded_memo.ts';
 
 export interface LlmRoute {
   adapter: Adapter;
@@ -43,23 +44,13 @@ const HOST_PROVIDERS: [RegExp, string][] = [
 ];
 
 /** Host -> provider, remembered: a node talks to few hosts, and 15 regex tests per call add up. */
-const hostCache = new Map<string, string | null>();
-const HOST_CACHE_MAX = 1024;
+const providerOfHost = new BoundedMemo<string, string | null>(1024, (host) => {
+  for (const [re, name] of HOST_PROVIDERS) if (re.test(host)) return name;
+  return null;
+});
 
 export function providerFromHost(host: string | null): string | null {
-  if (host === null) return null;
-  const known = hostCache.get(host);
-  if (known !== undefined) return known;
-  let found: string | null = null;
-  for (const [re, name] of HOST_PROVIDERS) {
-    if (re.test(host)) {
-      found = name;
-      break;
-    }
-  }
-  if (hostCache.size >= HOST_CACHE_MAX) hostCache.clear();
-  hostCache.set(host, found);
-  return found;
+  return host === null ? null : providerOfHost.get(host);
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -26,6 +26,7 @@ import { rfc3339 } from './call.ts';
 import { parseTraceparent, serverEndpoint, splitTarget } from './http_meta.ts';
 import { SERVER_REQUEST_SCHEMA } from './records.ts';
 import type { EnclosingRequest, LlmCallRecord, OutboundSummary, RetrievalCallRecord, ServerRequestRecord } from './records.ts';
+import { BoundedMemo } from '../util/bounded_memo.ts';
 
 export interface ServerRequestLimits {
   /** Inbound requests followed for linking at once, per pid. */
@@ -199,7 +200,8 @@ export class ServerRequestTracker {
   private readonly all = new Set<OpenRequest>();
   private held = 0;
   private readonly routes = new Set<string>();
-  private readonly routeCache = new Map<string, string>();
+  /** path -> admitted route (most requests repeat a handful of paths) */
+  private readonly routeCache = new BoundedMemo<string, string>(4096, (path) => this.admitRoute(routeTemplate(path)));
 
   constructor(readonly limits: ServerRequestLimits = DEFAULT_SERVER_REQUEST_LIMITS) {}
 
@@ -331,15 +333,8 @@ export class ServerRequestTracker {
     };
   }
 
-  /** Bounded cache of path -> admitted route (most requests repeat a handful of paths). */
   routeOf(path: string): string {
-    let route = this.routeCache.get(path);
-    if (route === undefined) {
-      if (this.routeCache.size >= 4096) this.routeCache.clear();
-      route = this.admitRoute(routeTemplate(path));
-      this.routeCache.set(path, route);
-    }
-    return route;
+    return this.routeCache.get(path);
   }
 }
 
