@@ -36,6 +36,31 @@ interface Trie {
   series: Series | null;
 }
 
+const newTrie = (): Trie => ({ next: null, series: null });
+
+/** The node for `attrs`' values of `labels`, or undefined when that path was never added. */
+function trieFind(root: Trie, labels: readonly string[], attrs: Attributes): Trie | undefined {
+  let node: Trie | undefined = root;
+  for (let i = 0; i < labels.length && node !== undefined; i++) node = node.next?.get(attrs[labels[i]!] ?? ABSENT);
+  return node;
+}
+
+/** The node for `attrs`' values of `labels`, created along the way. */
+function trieAdd(root: Trie, labels: readonly string[], attrs: Attributes): Trie {
+  let node = root;
+  for (const l of labels) {
+    const v = attrs[l] ?? ABSENT;
+    node.next ??= new Map();
+    let next = node.next.get(v);
+    if (next === undefined) {
+      next = newTrie();
+      node.next.set(v, next);
+    }
+    node = next;
+  }
+  return node;
+}
+
 export class MetricFamily {
   readonly series = new Map<string, Series>();
   /**
@@ -43,7 +68,7 @@ export class MetricFamily {
    * the same string objects across a record's observations, and their hashes are cached, so a
    * hit costs a few Map gets instead of hashing a freshly concatenated key.
    */
-  private trie: Trie = { next: null, series: null };
+  private trie: Trie = newTrie();
   overflowed = 0;
   dropped = 0;
   private readonly bounds: Float64Array | null;
@@ -129,42 +154,16 @@ export class MetricFamily {
   /** Drops every series (Prometheus registry reset). */
   clear(): void {
     this.series.clear();
-    this.trie = { next: null, series: null };
+    this.trie = newTrie();
   }
 
   private seriesFor(attrs: Attributes): Series | null {
-    const labels = this.def.labels;
-    let node = this.trie;
-    for (let i = 0; i < labels.length; i++) {
-      const next = node.next?.get(attrs[labels[i]!] ?? ABSENT);
-      if (next === undefined) {
-        node = this.trie;
-        break;
-      }
-      node = next;
-    }
-    if (node !== this.trie || labels.length === 0) {
-      if (node.series !== null) return node.series;
-    }
+    const hit = trieFind(this.trie, this.def.labels, attrs)?.series;
+    if (hit) return hit;
     const s = this.lookupSlow(attrs);
     // Only unfolded series are remembered: the trie never grows past the series cap.
-    if (s !== null && s.attributesKey === this.keyOf(attrs)) this.remember(attrs, s);
+    if (s !== null && s.attributesKey === this.keyOf(attrs)) trieAdd(this.trie, this.def.labels, attrs).series = s;
     return s;
-  }
-
-  private remember(attrs: Attributes, s: Series): void {
-    let node = this.trie;
-    for (const l of this.def.labels) {
-      const v = attrs[l] ?? ABSENT;
-      node.next ??= new Map();
-      let next = node.next.get(v);
-      if (next === undefined) {
-        next = { next: null, series: null };
-        node.next.set(v, next);
-      }
-      node = next;
-    }
-    node.series = s;
   }
 
   private lookupSlow(attrs: Attributes): Series | null {
@@ -215,38 +214,19 @@ export class MetricFamily {
  * so ratios between metrics (errors / calls) stay consistent.
  */
 export class LabelSetLimiter {
-  private readonly admitted = new Set<string>();
-  /** The admitted combinations as a trie over their values (hits cost Map gets, no key string). */
-  private readonly trie: Trie = { next: null, series: null };
+  /** The admitted combinations as a trie over their values (a full-depth node = admitted). */
+  private readonly trie: Trie = newTrie();
+  private admitted = 0;
   folded = 0;
   constructor(readonly max: number) {}
 
   /** Folds `attrs` in place when its open-ended values are new and the budget is spent. */
   admit(attrs: Attributes): void {
-    let node: Trie | undefined = this.trie;
-    for (const a of HIGH_CARDINALITY_ATTRS) node = node?.next?.get(attrs[a] ?? ABSENT);
-    if (node !== undefined && node !== this.trie) return; // admitted before
-    let k = '';
-    let any = false;
-    for (const a of HIGH_CARDINALITY_ATTRS) {
-      const v = attrs[a];
-      if (v !== undefined) any = true;
-      k += v === undefined ? SEP : `${v}${SEP}`;
-    }
-    if (!any || this.admitted.has(k)) return;
-    if (this.admitted.size < this.max) {
-      this.admitted.add(k);
-      let n = this.trie;
-      for (const a of HIGH_CARDINALITY_ATTRS) {
-        n.next ??= new Map();
-        const v = attrs[a] ?? ABSENT;
-        let next = n.next.get(v);
-        if (next === undefined) {
-          next = { next: null, series: null };
-          n.next.set(v, next);
-        }
-        n = next;
-      }
+    if (trieFind(this.trie, HIGH_CARDINALITY_ATTRS, attrs) !== undefined) return; // admitted before
+    if (!HIGH_CARDINALITY_ATTRS.some((a) => attrs[a] !== undefined)) return;
+    if (this.admitted < this.max) {
+      this.admitted++;
+      trieAdd(this.trie, HIGH_CARDINALITY_ATTRS, attrs);
       return;
     }
     this.folded++;
@@ -254,7 +234,7 @@ export class LabelSetLimiter {
   }
 
   get size(): number {
-    return this.admitted.size;
+    return this.admitted;
   }
 }
 
