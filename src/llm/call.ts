@@ -241,8 +241,9 @@ export class LlmCallBuilder implements ExchangeHandler {
     let tpl = this.template;
     if (tpl === null && this.borrowMisses < 2 && this.route.adapter.templatesReady?.(st) === true) {
       // the first content chunk of a stream whose shape another call already taught
-      tpl = this.template = ContentTemplate.recentFor(data, event, this.route.adapter.skipKeys ?? NO_KEYS, st.provider);
-      if (tpl === null && ContentTemplate.recentTests > 0) this.borrowMisses++;
+      const found = ContentTemplate.recentFor(data, event, this.route.adapter.skipKeys ?? NO_KEYS, st.provider);
+      if (found === null) this.borrowMisses++;
+      tpl = this.template = found ?? null;
     }
     const text = tpl !== null && event === tpl.event ? tpl.match(data) : null;
     if (text !== null) {

@@ -104,13 +104,7 @@ export class ContentTemplate {
     const recent = RECENT;
     for (let i = 0; i < recent.length; i++) {
       const t = recent[i]!;
-      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.provider === provider && t.match(data) === shape.text) {
-        if (i > 0) {
-          recent.splice(i, 1);
-          recent.unshift(t);
-        }
-        return t;
-      }
+      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.provider === provider && t.match(data) === shape.text) return promote(i);
     }
     const t = ContentTemplate.learn(data, event, shape, skipKeys, provider);
     if (t !== null) {
@@ -154,30 +148,19 @@ export class ContentTemplate {
   /**
    * A recently learned template (of another call) that `data` matches, for a call whose adapter
    * says its state is ready for templates (`Adapter.templatesReady`): the first content chunk of
-   * a stream then skips its JSON parse too. Null when none matches.
+   * a stream then skips its JSON parse too. Null when templates for this event, key set and
+   * provider were tried and none matched; undefined when there was none to try.
    */
-  static recentFor(data: string, event: string | null, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
-    const recent = RECENT;
-    ContentTemplate.recentTests = 0;
-    for (let i = 0; i < recent.length; i++) {
-      const t = recent[i]!;
+  static recentFor(data: string, event: string | null, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null | undefined {
+    let tried = false;
+    for (let i = 0; i < RECENT.length; i++) {
+      const t = RECENT[i]!;
       if (t.event !== event || t.skipKeys !== skipKeys || t.provider !== provider) continue;
-      ContentTemplate.recentTests++;
-      if (!t.re.test(data)) continue;
-      if (i > 0) {
-        recent.splice(i, 1);
-        recent.unshift(t);
-      }
-      return t;
+      if (t.re.test(data)) return promote(i);
+      tried = true;
     }
-    return null;
+    return tried ? null : undefined;
   }
-
-  /**
-   * Templates the last recentFor call tried on its data (0: none was for this event, key set and
-   * provider, so the lookup cost nothing worth bounding).
-   */
-  static recentTests = 0;
 
   /** Forget every learned template (tests: the cache is shared by all calls of the process). */
   static forgetRecent(): void {
@@ -215,6 +198,16 @@ export class ContentTemplate {
     re.lastIndex = pos;
     return re.test(s) ? re.lastIndex : -1;
   }
+}
+
+/** Moves RECENT[i] to the front (most recently used) and returns it. */
+function promote(i: number): ContentTemplate {
+  const t = RECENT[i]!;
+  if (i > 0) {
+    RECENT.splice(i, 1);
+    RECENT.unshift(t);
+  }
+  return t;
 }
 
 /** The matched text, or null when empty (the full path counts an empty text as no content). */

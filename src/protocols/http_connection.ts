@@ -280,7 +280,7 @@ export class HttpConnection {
         else self.onResponseHead(head, ts, resynced);
       },
       onBody(buf, start, end, ts) {
-        if ((kind ?? parserKind()) === 'request') self.reqCur?.handler?.onRequestBody(buf, start, end, ts);
+        if (parserKind() === 'request') self.reqCur?.handler?.onRequestBody(buf, start, end, ts);
         else {
           const ex = self.respCur;
           if (ex !== null && ex.decoder !== null) ex.decoder.push(buf, start, end, ts);

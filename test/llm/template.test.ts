@@ -191,7 +191,7 @@ describe('content templates', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme' }), fc.string(), fc.nat(), fc.string(), fc.constantFrom('gpt-4o', 'gpt-4o-mini', ''), (text, id, created, obf, model) => {
         const data = oai({ id, created, obfuscation: obf, model, ...choice({ delta: { content: text } }) });
-        if (ContentTemplate.recentFor(data, null, openaiChat.skipKeys!, other.provider) === null) return;
+        if (!ContentTemplate.recentFor(data, null, openaiChat.skipKeys!, other.provider)) return;
         if (assertSound(openaiChat, { tpl: l.tpl, st: other }, null, data) !== null) matched++;
       }),
       { numRuns: 500 },
