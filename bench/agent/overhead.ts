@@ -5,8 +5,8 @@
 // kernel BPF time per chunk against the probe floor, events/s and lost events. Each round starts
 // the agent, runs warm-up loads with it (--warm-loads, default 3, each of --count calls), then
 // measures: the steady state a node agent spends its life in. Within one agent's life the CPU per
-// chunk falls over its first ~3 loads (~3,600 calls: V8 optimising the per-call code, the heap
-// settling) and is flat after that; every warm-up load's figure is reported (`…_warmup_loads`).
+// chunk falls steeply over its first two loads and slowly after (V8 still optimising code); every
+// warm-up load's figure is reported (`…_warmup_loads`).
 // usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3]
 //
 // --itl-ms sets the simulator's gap between chunks (default: its profile, 18 ms median). At the
