@@ -9,6 +9,12 @@ export interface RecordingOptions {
   conns: number;
   /** aligned: reads follow server writes; random: reads cut anywhere (worst case). */
   cuts: 'aligned' | 'random';
+  /**
+   * arrival (default): payloads in one buffer in arrival order, events created in that order, as
+   * a capture delivers them (ring-buffer batches, `llmslo record` files); scattered: each call's
+   * bytes where they were built, so consecutive events touch unrelated memory.
+   */
+  layout?: 'arrival' | 'scattered';
 }
 
 // deterministic PRNG
@@ -89,7 +95,8 @@ export const chunkFrame = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b
 
 /** Build the whole recording: per connection a sequence of calls; reads cut anywhere. */
 export function buildRecording(o: RecordingOptions): { events: StreamEvent[]; streamChunks: number; bytes: number } {
-  const kinds: Kind[] = ['openai', 'openai', 'openai', 'responses', 'anthropic', 'anthropic', 'gemini', 'ollama'];
+  // KINDS=openai,gemini: only those (to see what each costs); default: the mix below
+  const kinds: Kind[] = process.env.KINDS ? (process.env.KINDS.split(',') as Kind[]) : ['openai', 'openai', 'openai', 'responses', 'anthropic', 'anthropic', 'gemini', 'ollama'];
   const perConn: StreamEvent[][] = [];
   let streamChunks = 0;
   let bytes = 0;
@@ -143,6 +150,20 @@ export function buildRecording(o: RecordingOptions): { events: StreamEvent[]; st
   }
   // interleave connections by timestamp
   const all = perConn.flat().sort((a, b) => a.tsNs - b.tsNs);
-  return { events: all, streamChunks, bytes };
+  return { events: o.layout === 'scattered' ? all : inArrivalOrder(all), streamChunks, bytes };
+}
+
+/** The same events with their payloads copied into one buffer, in order (see layout). */
+function inArrivalOrder(events: StreamEvent[]): StreamEvent[] {
+  let total = 0;
+  for (const e of events) if (e.kind === 'data') total += e.bytes.length;
+  const arena = Buffer.allocUnsafe(total);
+  let off = 0;
+  return events.map((e) => {
+    if (e.kind !== 'data') return e;
+    arena.set(e.bytes, off);
+    const bytes = arena.subarray(off, (off += e.bytes.length));
+    return { kind: 'data', connId: e.connId, direction: e.direction, tsNs: e.tsNs, bytes, missingAfter: e.missingAfter, tls: e.tls };
+  });
 }
 

@@ -27,6 +27,8 @@ const ROUNDS = opt('rounds', 6);
 const ci = args.indexOf('--cuts');
 /** aligned (default): reads follow server writes; random: reads cut anywhere (worst case). */
 const CUTS = ci >= 0 && args[ci + 1] === 'random' ? 'random' : 'aligned';
+// --layout scattered: payloads where each call was built instead of in arrival order (see recording.ts)
+const LAYOUT = args.includes('--layout') && args[args.indexOf('--layout') + 1] === 'scattered' ? 'scattered' : 'arrival';
 // --profile FILE: write a V8 CPU profile of the second half of the rounds (steady state: the
 // first rounds include compilation), for chrome://inspect or a self-time summary.
 const pi = args.indexOf('--profile');
@@ -64,9 +66,9 @@ function measureMemory(): void {
 // Memory first, while the heap holds nothing else.
 measureMemory();
 
-const { events, streamChunks, bytes } = buildRecording({ calls: CALLS, conns: CONNS, cuts: CUTS });
+const { events, streamChunks, bytes } = buildRecording({ calls: CALLS, conns: CONNS, cuts: CUTS, layout: LAYOUT });
 console.log(`code: ${FROM_DIST ? 'dist/ (compiled JavaScript)' : 'src/ through tsx'}`);
-console.log(`recording (${CUTS} reads): ${CONNS} connections, ${CALLS} calls, ${fmt(streamChunks)} stream chunks (SSE events / NDJSON lines), ${(bytes / 1e6).toFixed(1)} MB, ${fmt(events.length)} capture events`);
+console.log(`recording (${CUTS} reads, payloads ${LAYOUT === 'arrival' ? 'in arrival order' : 'scattered'}): ${CONNS} connections, ${CALLS} calls, ${fmt(streamChunks)} stream chunks (SSE events / NDJSON lines), ${(bytes / 1e6).toFixed(1)} MB, ${fmt(events.length)} capture events`);
 
 let best = Infinity;
 let recordsSeen = 0;
