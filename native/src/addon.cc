@@ -356,12 +356,15 @@ class Loader : public Napi::ObjectWrap<Loader> {
       throw Napi::Error::New(env, "uv_poll_init on ring buffer failed");
     }
     uv_poll_start(poll_, UV_READABLE, OnPoll);
-    timer_ = new uv_timer_t;
-    timer_->data = this;
-    uv_timer_init(loop, timer_);
-    uv_timer_start(timer_, OnTimer, interval, interval);
-    // The timer alone should not keep the process alive; the poll handle does while started.
-    uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+    // interval 0: no timer here; the caller drains periodically itself (one timer, one wake-up)
+    if (interval > 0) {
+      timer_ = new uv_timer_t;
+      timer_->data = this;
+      uv_timer_init(loop, timer_);
+      uv_timer_start(timer_, OnTimer, interval, interval);
+      // The timer alone should not keep the process alive; the poll handle does while started.
+      uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+    }
     return env.Undefined();
   }
 

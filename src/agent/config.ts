@@ -11,6 +11,10 @@ export interface AgentConfig {
   capture: {
     payload_cap: number;
     ring_mb: number;
+    /** Bytes (KiB) waiting in the ring before the kernel wakes the agent; 0: a sixteenth of the ring, at most 256 KiB. */
+    wakeup_kb: number;
+    /** Period of the drain for records below the wake-up threshold (their maximum wait). */
+    drain_interval_ms: number;
     capture_all: boolean;
     ports: number[];
     tls: boolean;
@@ -30,7 +34,7 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
-  capture: { payload_cap: 16384, ring_mb: 4, capture_all: false, ports: [], tls: true, tls_rescan_s: 10, bpf_stats: false },
+  capture: { payload_cap: 16384, ring_mb: 4, wakeup_kb: 0, drain_interval_ms: 100, capture_all: false, ports: [], tls: true, tls_rescan_s: 10, bpf_stats: false },
   outputs: {
     prometheus: { enabled: true, listen: '127.0.0.1:9464' },
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },
@@ -51,6 +55,8 @@ type Kind = 'int' | 'bool' | 'string' | 'string?' | 'ports' | 'strings' | 'heade
 const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: boolean }> = {
   'capture.payload_cap': { kind: 'int', min: 64, max: 262144 },
   'capture.ring_mb': { kind: 'int', min: 1, max: 1024, pow2: true },
+  'capture.wakeup_kb': { kind: 'int', min: 0, max: 512 * 1024 },
+  'capture.drain_interval_ms': { kind: 'int', min: 1, max: 10000 },
   'capture.capture_all': { kind: 'bool' },
   'capture.ports': { kind: 'ports' },
   'capture.tls': { kind: 'bool' },
@@ -179,5 +185,10 @@ export function loadConfig(file: string | null, env: NodeJS.ProcessEnv = process
     if (!FIELDS[field]) throw new ConfigError(`${name}: unknown setting ${field}`);
     setPath(cfg, field, check(name, field, parseEnvValue(field, raw)));
   }
-  return cfg as unknown as AgentConfig;
+  const out = cfg as unknown as AgentConfig;
+  // the one setting bounded by another: the ring needs room for bursts beyond the threshold
+  if (out.capture.wakeup_kb * 1024 > (out.capture.ring_mb * 1024 * 1024) / 2) {
+    throw new ConfigError(`capture.wakeup_kb: expected at most half the ring (${out.capture.ring_mb * 512} KiB for ring_mb ${out.capture.ring_mb}), got ${out.capture.wakeup_kb}`);
+  }
+  return out;
 }

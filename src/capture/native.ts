@@ -34,6 +34,7 @@ export interface NativeLoader {
   attachUprobe(program: string, binaryPath: string, func: string | number, retprobe: boolean, cookie: number): number;
   detachLink(id: number): boolean;
   setCapturePorts(ports: number[]): void;
+  /** drainIntervalMs: the loader's own periodic drain (default 20; 0: none, the caller drains). */
   start(onBatch: (batch: Buffer) => void, opts?: { drainIntervalMs?: number }): void;
   drain(): number;
   stats(): LoaderStats;

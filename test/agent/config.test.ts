@@ -38,6 +38,8 @@ test('bad input names the file, the field and the problem in one line', () => {
     ['capture:\n  payload_cap: lots\n', /llmslo\.yaml: capture\.payload_cap: expected an integer, got string "lots"/],
     ['capture:\n  ring_mb: 3\n', /capture\.ring_mb: expected a power of two/],
     ['capture:\n  ports: [0]\n', /capture\.ports: expected a list of ports/],
+    ['capture:\n  ring_mb: 1\n  wakeup_kb: 1024\n', /capture\.wakeup_kb: expected at most half the ring \(512 KiB for ring_mb 1\), got 1024/],
+    ['capture:\n  drain_interval_ms: 0\n', /capture\.drain_interval_ms: expected an integer in 1\.\.10000/],
     ['capture:\n  payload_kap: 1\n', /capture\.payload_kap: unknown setting/],
     ['outputs:\n  prometheus:\n    listen: nowhere\n', /outputs\.prometheus\.listen: expected host:port/],
     ['outputs: [1, 2]\n', /outputs: expected a mapping, got a list/],

@@ -9,7 +9,8 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CaptureHarness, run, startPeer } from '../helpers/ebpf.ts';
+import { CaptureHarness, requireRoot, run, startPeer } from '../helpers/ebpf.ts';
+import { defaultWakeupBytes, LiveCapture } from '../../src/capture/live.ts';
 import { TcpState } from '../../src/capture/layout.ts';
 import { CapturePipeline, monotonicNowNs } from '../../src/capture/pipeline.ts';
 import { readRecording, RecordingWriter } from '../../src/capture/recording.ts';
@@ -362,4 +363,12 @@ while t.recv(65536): pass`;
     h.close();
     rmSync(certDir, { recursive: true, force: true });
   }
+});
+
+test('ring settings out of range are refused before anything loads, in one line naming them', (t) => {
+  if (!requireRoot(t)) return;
+  assert.throws(() => LiveCapture.open({ ringBytes: 1 << 20, wakeupBytes: 1 << 20 }), /^CaptureError: ring wake-up threshold must be an integer between 1 and half the ring \(524288 bytes\), got 1048576$/);
+  assert.throws(() => LiveCapture.open({ drainIntervalMs: 0 }), /^CaptureError: drain interval must be an integer between 1 and 10000 ms, got 0$/);
+  assert.equal(defaultWakeupBytes(4 << 20), 256 << 10);
+  assert.equal(defaultWakeupBytes(1 << 20), 64 << 10);
 });
