@@ -140,6 +140,12 @@ export interface Adapter {
    * call may stand in for its JSON path. Absent: templates are learned per call only.
    */
   templatesReady?(st: CallState): boolean;
+  /**
+   * Numbers a content template matched where its learning chunk had the ones this adapter read
+   * (ContentShape.numbers; keys in the order they occur): must do exactly what onStreamPayload
+   * does with them (e.g. Gemini's cumulative usage on every chunk).
+   */
+  onTemplateNumbers?(keys: readonly string[], values: readonly number[], st: CallState): void;
   /** Read the parsed request body (null when absent, truncated or not JSON). */
   onRequest(body: unknown, st: CallState): void;
   /** One SSE event (`event` name may be null) or NDJSON line. */

@@ -18,7 +18,7 @@ import { GapRecorder } from './gaps.ts';
 import { providerRequestId, rateLimitInfo, requestMeta } from './http_meta.ts';
 import type { RequestMeta } from './http_meta.ts';
 import { LLM_CALL_SCHEMA } from './records.ts';
-import { ContentTemplate } from './template.ts';
+import { ContentTemplate, type ContentShape } from './template.ts';
 import type { ErrorType, LlmCallRecord, RateLimitInfo } from './records.ts';
 import type { ConnectionInfo } from '../capture/stream.ts';
 
@@ -219,7 +219,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     const tpl = this.template;
     if (tpl === null) return -1;
     const tally = this.st.completion;
-    if (!tpl.keep || !tally.wantsText) {
+    if (tpl.readKeys === null && (!tpl.keep || !tally.wantsText)) {
       // The text's characters are not needed (usage will come, or it is reasoning): only
       // whether the event has the shape and a non-empty text.
       const end = tpl.testSseEvent(s, pos);
@@ -230,7 +230,8 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const text = tpl.matchSseEvent(s, pos);
     if (text === null) return -1;
-    tally.add(text);
+    if (tpl.keep) tally.add(text);
+    if (tpl.readKeys !== null) this.route.adapter.onTemplateNumbers!(tpl.readKeys, tpl.numbers, this.st);
     this.countChunk(ChunkKind.Content, ts);
     return tpl.sseEventEnd;
   }
@@ -249,6 +250,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     if (text !== null) {
       // Same shape as a content chunk the adapter already read: only the text differs.
       if (tpl!.keep) st.completion.add(text);
+      if (tpl!.readKeys !== null) this.route.adapter.onTemplateNumbers!(tpl!.readKeys, tpl!.numbers, st);
       kind = ChunkKind.Content;
     } else {
       st.contentShape = null;
@@ -259,8 +261,10 @@ export class LlmCallBuilder implements ExchangeHandler {
         this.env.counters.lastInternalError = `adapter ${this.route.adapterName}: ${(err as Error).message}`;
         return;
       }
-      const shape = st.contentShape;
-      if (shape !== null && kind === ChunkKind.Content && this.learned < MAX_TEMPLATES_PER_CALL) {
+      // (the adapter may have set it: TypeScript's narrowing to null above does not know that)
+      const shape = st.contentShape as ContentShape | null;
+      // a shape with numbers needs the adapter's onTemplateNumbers to hand them back to
+      if (shape !== null && kind === ChunkKind.Content && this.learned < MAX_TEMPLATES_PER_CALL && (shape.numbers === undefined || this.route.adapter.onTemplateNumbers !== undefined)) {
         this.learned++;
         this.template = ContentTemplate.forChunk(data, event, shape, this.route.adapter.skipKeys ?? NO_KEYS, st.provider) ?? this.template;
       }

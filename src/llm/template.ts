@@ -12,6 +12,10 @@
 // text": the template can only skip work, never guess. Anything else (a finish reason, usage,
 // an error, a different event) differs in a literal and takes the full JSON path.
 //
+// Numbers an adapter reads from every content chunk (Gemini's cumulative usage counts) are
+// holes too: captured, and handed to the adapter (Adapter.onTemplateNumbers) as the values the
+// full path would have read at the same places.
+//
 // Cost: one compiled regular-expression match per chunk (~0.3 µs for an OpenAI chunk) instead
 // of a JSON.parse (~3 µs).
 
@@ -28,6 +32,8 @@ const enum Hole {
   SkipNumber,
   /** Optional whitespace outside strings. */
   Space,
+  /** A number the adapter reads (captured; see ContentShape.numbers). */
+  ReadNumber,
 }
 
 /** What an adapter found in a plain content chunk (nothing else in it mattered to the adapter). */
@@ -37,10 +43,17 @@ export interface ContentShape {
   text: string;
   /** Whether the text is completion text (kept for token estimation) or e.g. reasoning. */
   keep: boolean;
+  /**
+   * Numbers the adapter read from the chunk, by key (each key must occur exactly once in it,
+   * with this value): matched chunks hand theirs to Adapter.onTemplateNumbers.
+   */
+  numbers?: Readonly<Record<string, number>>;
 }
 
 interface Token {
   hole: Hole;
+  /** The key of a read number. */
+  key?: string;
   /** First character of the hole (after the opening quote for strings). */
   start: number;
   /** Just past the hole (at the closing quote for strings). */
@@ -60,6 +73,17 @@ export class ContentTemplate {
   readonly sseEvent: RegExp;
   /** sseEvent with a non-empty text and no capture: for when the text itself is not needed. */
   private readonly sseEventTest: RegExp;
+  /** Capture group of the text (read-number holes before it come first). */
+  private readonly textGroup: number;
+  /** Keys of the read-number holes in order, or null when there are none. */
+  readonly readKeys: readonly string[] | null;
+  /**
+   * Values of the read-number holes of the last successful match or matchSseEvent (valid until
+   * the next one; reused, so no allocation per chunk).
+   */
+  readonly numbers: number[] = [];
+  /** The read keys as one string, to tell templates with other read keys apart. */
+  private readonly readKeysId: string;
 
   private constructor(
     /** SSE event name the template applies to (null: no `event:` field). */
@@ -76,23 +100,34 @@ export class ContentTemplate {
     /** literals[i] precedes holes[i]; the last literal ends the chunk. */
     literals: string[],
     holes: Hole[],
+    readKeys: string[],
   ) {
     // body: the text captured; testBody: the text only required to be non-empty
     let body = '';
     let testBody = '';
+    let group = 0;
+    let textGroup = 0;
     for (let i = 0; i < holes.length; i++) {
       const lit = escapeRegExp(literals[i]!);
-      body += lit + HOLE_PATTERN[holes[i]!];
-      testBody += lit + (holes[i] === Hole.Text ? TEXT_PRESENT : HOLE_PATTERN[holes[i]!]);
+      const hole = holes[i]!;
+      if (hole === Hole.Text || hole === Hole.ReadNumber) group++;
+      if (hole === Hole.Text) textGroup = group;
+      body += lit + HOLE_PATTERN[hole];
+      testBody += lit + (hole === Hole.Text ? TEXT_PRESENT : hole === Hole.ReadNumber ? NUMBER : HOLE_PATTERN[hole]);
     }
+    this.textGroup = textGroup;
+    this.readKeys = readKeys.length > 0 ? readKeys : null;
+    this.readKeysId = readKeys.join(',');
     const tail = escapeRegExp(literals[holes.length]!);
     body += tail;
     testBody += tail;
     this.re = new RegExp(`^${body}$`);
     // SSE strips one space after the colon; any other line in the event makes it not match.
-    const eventLine = event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\n`;
-    this.sseEvent = new RegExp(`${eventLine}data: ?${body}\n\n`, 'y');
-    this.sseEventTest = new RegExp(`${eventLine}data: ?${testBody}\n\n`, 'y');
+    // Lines end in LF or CRLF (Gemini), each complete within the piece; a bare CR (also valid
+    // SSE) and a CRLF cut between pieces are left to the line parser.
+    const eventLine = event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\r?\n`;
+    this.sseEvent = new RegExp(String.raw`${eventLine}data: ?${body}\r?\n\r?\n`, 'y');
+    this.sseEventTest = new RegExp(String.raw`${eventLine}data: ?${testBody}\r?\n\r?\n`, 'y');
   }
 
   /**
@@ -102,9 +137,10 @@ export class ContentTemplate {
    */
   static forChunk(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
     const recent = RECENT;
+    const readKeysId = shape.numbers === undefined ? '' : Object.keys(shape.numbers).join(',');
     for (let i = 0; i < recent.length; i++) {
       const t = recent[i]!;
-      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.provider === provider && t.match(data) === shape.text) return promote(i);
+      if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.provider === provider && t.readKeysId === readKeysId && t.match(data) === shape.text) return promote(i);
     }
     const t = ContentTemplate.learn(data, event, shape, skipKeys, provider);
     if (t !== null) {
@@ -119,15 +155,22 @@ export class ContentTemplate {
    * (text key missing or repeated, text not matching, malformed JSON).
    */
   static learn(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
-    const tokens = scanHoles(data, shape.key, skipKeys);
+    const numbers = shape.numbers ?? NO_NUMBERS;
+    const tokens = scanHoles(data, shape.key, skipKeys, numbers);
     if (tokens === null) return null;
     let textHoles = 0;
+    const readKeys: string[] = [];
     for (const t of tokens) {
+      if (t.hole === Hole.ReadNumber) {
+        // each number the adapter read must be the one at this place, found once
+        if (readKeys.includes(t.key!) || Number(data.slice(t.start, t.end)) !== numbers[t.key!]) return null;
+        readKeys.push(t.key!);
+      }
       if (t.hole !== Hole.Text) continue;
       textHoles++;
       if (t.end === t.start || readString(data, t.start, t.end) !== shape.text) return null;
     }
-    if (textHoles !== 1) return null;
+    if (textHoles !== 1 || readKeys.length !== Object.keys(numbers).length) return null;
     // Anthropic pads before the final brace with a varying number of spaces (possibly none).
     const last = data.length - 1;
     if (data.charCodeAt(last) === 125 && !tokens.some((t) => t.hole === Hole.Space && t.end === last)) tokens.push({ hole: Hole.Space, start: last, end: last });
@@ -141,8 +184,9 @@ export class ContentTemplate {
       pos = t.end;
     }
     literals.push(data.slice(pos));
-    // Flatten the literals: slices would keep the learning chunk's whole piece alive.
-    return new ContentTemplate(event, shape.keep, provider, skipKeys, literals, holes);
+    // readKeys in the order the holes occur (the tokens were sorted)
+    const ordered = tokens.filter((t) => t.hole === Hole.ReadNumber).map((t) => t.key!);
+    return new ContentTemplate(event, shape.keep, provider, skipKeys, literals, holes, ordered);
   }
 
   /**
@@ -167,10 +211,10 @@ export class ContentTemplate {
     RECENT.length = 0;
   }
 
-  /** The chunk's text if `data` has this template's shape, else null. */
+  /** The chunk's text if `data` has this template's shape, else null (numbers: see `numbers`). */
   match(data: string): string | null {
     const m = this.re.exec(data);
-    return m === null ? null : textOf(m);
+    return m === null ? null : this.textAndNumbers(m);
   }
 
   /**
@@ -181,7 +225,7 @@ export class ContentTemplate {
     const re = this.sseEvent;
     re.lastIndex = pos;
     const m = re.exec(s);
-    return m === null ? null : textOf(m);
+    return m === null ? null : this.textAndNumbers(m);
   }
 
   /** Where the event last matched by matchSseEvent ends (after its blank line). */
@@ -189,9 +233,20 @@ export class ContentTemplate {
     return this.sseEvent.lastIndex;
   }
 
+  private textAndNumbers(m: RegExpExecArray): string | null {
+    const text = textOf(m[this.textGroup]!);
+    if (text !== null && this.readKeys !== null) {
+      const numbers = this.numbers;
+      numbers.length = 0;
+      for (let g = 1; g < m.length; g++) if (g !== this.textGroup) numbers.push(Number(m[g]));
+    }
+    return text;
+  }
+
   /**
    * Like matchSseEvent when the text is not needed: where the event ends if it has this shape
-   * and a non-empty text, else -1. Allocates nothing (no match array, no text string).
+   * and a non-empty text, else -1. Allocates nothing (no match array, no text string). Not for
+   * templates with read keys (their numbers are captured by matchSseEvent).
    */
   testSseEvent(s: string, pos: number): number {
     const re = this.sseEventTest;
@@ -210,9 +265,10 @@ function promote(i: number): ContentTemplate {
   return t;
 }
 
+const NO_NUMBERS: Readonly<Record<string, number>> = {};
+
 /** The matched text, or null when empty (the full path counts an empty text as no content). */
-function textOf(m: RegExpExecArray): string | null {
-  const raw = m[1]!;
+function textOf(raw: string): string | null {
   if (raw.length === 0) return null;
   return raw.indexOf('\\') < 0 ? raw : decodeRaw(raw);
 }
@@ -225,6 +281,9 @@ function decodeRaw(raw: string): string | null {
     return null;
   }
 }
+
+/** A JSON number, nothing looser (what matches, Number() reads as JSON.parse would). */
+const NUMBER = String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?`;
 
 /** The characters of a JSON string: plain runs between valid escapes (no line ends anywhere). */
 const JSON_CHARS = String.raw`[^"\\\n\r]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\n\r]*)*`;
@@ -239,8 +298,9 @@ const HOLE_PATTERN: Record<Hole, string> = {
   // alternation; only JSON's own escapes, so whatever matches decodes
   [Hole.Text]: `(${JSON_CHARS})`, // emptiness is checked by textOf()
   [Hole.SkipString]: JSON_CHARS,
-  [Hole.SkipNumber]: String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?`, // a JSON number, nothing looser
+  [Hole.SkipNumber]: NUMBER,
   [Hole.Space]: '[ \\t]*',
+  [Hole.ReadNumber]: `(${NUMBER})`,
 };
 
 /** A Text hole whose text must be non-empty (the lookahead refuses a closing quote at once). */
@@ -286,7 +346,7 @@ function readString(s: string, start: number, end: number): string | null {
  * One pass over a JSON text: the holes of a template (the text value under `textKey`, values
  * under `skipKeys`, whitespace outside strings). Null when the text is not well-formed enough.
  */
-function scanHoles(s: string, textKey: string, skipKeys: ReadonlySet<string>): Token[] | null {
+function scanHoles(s: string, textKey: string, skipKeys: ReadonlySet<string>, readNumbers: Readonly<Record<string, number>>): Token[] | null {
   const tokens: Token[] = [];
   const len = s.length;
   let lastKey: string | null = null;
@@ -314,7 +374,8 @@ function scanHoles(s: string, textKey: string, skipKeys: ReadonlySet<string>): T
     if ((c >= 48 && c <= 57) || c === 45) {
       const from = i;
       while (i < len && isNumberChar(s.charCodeAt(i))) i++;
-      if (lastKey !== null && skipKeys.has(lastKey)) tokens.push({ hole: Hole.SkipNumber, start: from, end: i });
+      if (lastKey !== null && Object.hasOwn(readNumbers, lastKey)) tokens.push({ hole: Hole.ReadNumber, key: lastKey, start: from, end: i });
+      else if (lastKey !== null && skipKeys.has(lastKey)) tokens.push({ hole: Hole.SkipNumber, start: from, end: i });
       continue;
     }
     i++;

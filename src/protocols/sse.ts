@@ -132,7 +132,8 @@ export class SseParser {
     const max = this.limits.maxEventBytes;
     const fast = this.fastEvent;
     // next CR at or after pos (-2: not searched yet, -1: none): a CR is a line end, so an
-    // event containing one is not a one-line LF event. The fast path's shapes exclude CR.
+    // event containing one is not a one-line LF event. (The fast path's shapes take CRLF line
+    // ends whole, and no CR elsewhere.)
     let cr = -2;
     while (pos < len) {
       const c = s.charCodeAt(pos);

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { ChunkKind, newCallState, TextTally } from '../../src/llm/adapter.ts';
 import type { Adapter, CallState } from '../../src/llm/adapter.ts';
 import { anthropicMessages } from '../../src/llm/adapters/anthropic.ts';
+import { geminiGenerate } from '../../src/llm/adapters/gemini.ts';
 import { ollamaGenerate } from '../../src/llm/adapters/ollama.ts';
 import { openaiChat, openaiResponses } from '../../src/llm/adapters/openai.ts';
 import { ContentTemplate } from '../../src/llm/template.ts';
@@ -47,14 +48,19 @@ function learn(adapter: Adapter, event: string | null, data: string): Learned {
 function assertSound(adapter: Adapter, l: Learned, event: string | null, data: string): string | null {
   const text = event === l.tpl.event ? l.tpl.match(data) : null;
   if (text === null) return null;
-  const st: CallState = { ...structuredClone({ ...l.st, completion: null, prompt: null }), completion: new TextTally(1 << 20, (s) => s.length), prompt: l.st.prompt } as CallState;
-  st.completion.add(l.st.completion.head(1 << 20));
-  const before = snapshot(st);
-  const kind = adapter.onStreamPayload(event, data, st);
+  const copy = (): CallState => {
+    const st = { ...structuredClone({ ...l.st, completion: null, prompt: null }), completion: new TextTally(1 << 20, (s) => s.length), prompt: l.st.prompt } as CallState;
+    st.completion.add(l.st.completion.head(1 << 20));
+    return st;
+  };
+  // what the call does with a matched chunk: the text, and the numbers the adapter reads
+  const viaTemplate = copy();
+  if (l.tpl.keep) viaTemplate.completion.add(text);
+  if (l.tpl.readKeys !== null) adapter.onTemplateNumbers!(l.tpl.readKeys, l.tpl.numbers, viaTemplate);
+  const viaJson = copy();
+  const kind = adapter.onStreamPayload(event, data, viaJson);
   assert.equal(kind, ChunkKind.Content, `template matched a non-content chunk: ${data}`);
-  const expected = JSON.parse(before) as { texts: string };
-  expected.texts += l.tpl.keep ? text : '';
-  assert.equal(snapshot(st), JSON.stringify(expected), `template matched but the full path did more: ${data}`);
+  assert.equal(snapshot(viaJson), snapshot(viaTemplate), `template matched but the full path did something else: ${data}`);
   return text;
 }
 
@@ -64,6 +70,8 @@ const choice = (c: Record<string, unknown>): Record<string, unknown> => ({ choic
 const anth = (text: string, pad = ''): string => `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(text)}}${pad}}`;
 const resp = (delta: string, seq: number, extra = ''): string => `{"type":"response.output_text.delta","sequence_number":${seq},"item_id":"msg_1","output_index":0,"content_index":0,"delta":${JSON.stringify(delta)},"logprobs":[],"obfuscation":"q${seq}"${extra}}`;
 const olla = (text: string, at: string, done = false): string => JSON.stringify({ model: 'llama3.2', created_at: at, message: { role: 'assistant', content: text }, done });
+const gem = (text: string, cand: number, extra: Record<string, unknown> = {}, part: Record<string, unknown> = {}): string =>
+  JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text, ...part }] }, index: 0, ...extra }], usageMetadata: { promptTokenCount: 8, candidatesTokenCount: cand, totalTokenCount: 8 + cand, candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: cand }] }, modelVersion: 'gemini-2.5-flash', responseId: 'r1' });
 
 describe('content templates', () => {
   test('OpenAI chat: text (with escapes), new ids/created/obfuscation match; anything else does not', () => {
@@ -111,6 +119,31 @@ describe('content templates', () => {
     assert.equal(assertSound(ollamaGenerate, o, null, olla('b', 't', true)), null);
   });
 
+  test('Gemini: cumulative usage numbers are captured and read; totals are skipped; anything else does not match', () => {
+    const l = learn(geminiGenerate, null, gem('Hello', 2));
+    assert.deepEqual(l.tpl.readKeys, ['promptTokenCount', 'candidatesTokenCount']);
+    assert.equal(assertSound(geminiGenerate, l, null, gem(' world "x" é', 17)), ' world "x" é');
+    assert.deepEqual(l.tpl.numbers, [8, 17]);
+    const st = structuredClone({ ...l.st, completion: null, prompt: null }) as unknown as CallState;
+    geminiGenerate.onTemplateNumbers!(l.tpl.readKeys!, l.tpl.numbers, st);
+    assert.equal(st.usage.output, 17, 'output tokens from the matched chunk');
+    for (const d of [
+      gem('x', 3, { finishReason: 'STOP' }),
+      gem('', 3),
+      gem('x', 3, {}, { thought: true }),
+      gem('x', 3, {}, { functionCall: { name: 'f', args: {} } }),
+      JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'a' }, { text: 'b' }] }, index: 0 }], usageMetadata: { promptTokenCount: 8, candidatesTokenCount: 3, totalTokenCount: 11 }, modelVersion: 'gemini-2.5-flash', responseId: 'r1' }),
+      gem('x', 3).replace('"promptTokenCount":8', '"promptTokenCount":8,"thoughtsTokenCount":4'),
+      gem('x', 3).replace('"responseId":"r1"', '"responseId":"r2"'),
+      gem('x', 3).replace('"candidatesTokenCount":3', '"candidatesTokenCount":"3"'),
+      JSON.stringify({ error: { code: 429, message: 'x', status: 'RESOURCE_EXHAUSTED' } }),
+    ])
+      assert.equal(assertSound(geminiGenerate, l, null, d), null, d);
+    // a shape whose numbers are not where the adapter read them gets no template
+    assert.equal(ContentTemplate.learn(gem('x', 8), null, { key: 'text', text: 'x', keep: true, numbers: { promptTokenCount: 9 } }, geminiGenerate.skipKeys!, 'gcp.gemini'), null);
+    assert.equal(ContentTemplate.learn(gem('x', 8), null, { key: 'text', text: 'x', keep: true, numbers: { nowhere: 1 } }, geminiGenerate.skipKeys!, 'gcp.gemini'), null);
+  });
+
   test('SSE events: the fused match agrees with data extraction and refuses anything but one data line', () => {
     const l = learn(openaiChat, null, oai({}));
     const data = oai(choice({ delta: { content: 'hi' } }));
@@ -120,6 +153,11 @@ describe('content templates', () => {
     assert.equal(l.tpl.matchSseEvent(piece, data.length + 8), 'hi');
     assert.equal(l.tpl.sseEventEnd, piece.length);
     assert.equal(l.tpl.matchSseEvent(`data:${data}\n\n`, 0), 'hi', 'no space after the colon');
+    // CRLF line ends (Gemini) whole within the piece; a bare CR or a CRLF cut at the end is not taken
+    assert.equal(l.tpl.matchSseEvent(`data: ${data}\r\n\r\n`, 0), 'hi');
+    assert.equal(l.tpl.sseEventEnd, data.length + 10);
+    assert.equal(l.tpl.matchSseEvent(`data: ${data}\n\r\n`, 0), 'hi');
+    for (const p of [`data: ${data}\r\r`, `data: ${data}\r\n\r`, `data: ${data}\r\n`, `data: ${data}\r\ndata: x\r\n\r\n`]) assert.equal(l.tpl.matchSseEvent(p, 0), null, JSON.stringify(p));
     for (const p of [`data: ${data}\n`, `data: ${data}\nid: 7\n\n`, `data: ${data}\ndata: x\n\n`, `event: x\ndata: ${data}\n\n`, `data:  ${data}\n\n`, `: c\ndata: ${data}\n\n`])
       assert.equal(l.tpl.matchSseEvent(p, 0), null, JSON.stringify(p));
     // the allocation-free form agrees: same end for a non-empty text, -1 otherwise
@@ -152,6 +190,7 @@ describe('content templates', () => {
   test('property: random mutations of a content chunk are matched only when the full path agrees', () => {
     const l = learn(openaiChat, null, oai({}));
     const a = learn(anthropicMessages, 'content_block_delta', anth('Hello'));
+    const g = learn(geminiGenerate, null, gem('Hello', 2));
     const value = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.boolean(), fc.dictionary(fc.string({ maxLength: 4 }), fc.string(), { maxKeys: 2 }));
     const mutation = fc.oneof(
       fc.record({ text: fc.string({ unit: 'grapheme' }) }),
@@ -174,6 +213,15 @@ describe('content templates', () => {
         }
         if (assertSound(openaiChat, l, null, JSON.stringify(o)) !== null) matched++;
         if (assertSound(anthropicMessages, a, 'content_block_delta', anth(atext, ' '.repeat(pad))) !== null) matched++;
+        // Gemini: the same text and usage mutations through its shape
+        const go = JSON.parse(gem('Hello', 2)) as { candidates: Array<Record<string, unknown>>; usageMetadata: Record<string, unknown> } & Record<string, unknown>;
+        for (const m of muts) {
+          if ('text' in m) (go.candidates[0]!['content'] as { parts: Array<Record<string, unknown>> }).parts[0]!['text'] = m.text;
+          else if ('key' in m) go.usageMetadata[m.key === 'usage' ? 'candidatesTokenCount' : m.key === 'created' ? 'totalTokenCount' : m.key] = m.value;
+          else if ('choiceKey' in m) go.candidates[0]![m.choiceKey] = m.value;
+          else go[m.deltaKey] = m.value;
+        }
+        if (assertSound(geminiGenerate, g, null, JSON.stringify(go)) !== null) matched++;
       }),
       { numRuns: 2000 },
     );
@@ -229,6 +277,33 @@ describe('content templates', () => {
       } finally {
         adapter.onStreamPayload = original;
       }
+    }
+  });
+
+  test('pipeline: Gemini chunks after the first take the template and still carry their cumulative usage', () => {
+    const fx = structuredClone(loadFixtures().find((f) => f.name === 'gemini_stream_ai_studio'));
+    assert.ok(fx?.response, 'fixture');
+    const piece = (text: string, cand: number, at: number) => ({
+      at_ms: at,
+      data: `data: ${JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text }] } }], usageMetadata: { promptTokenCount: 2, candidatesTokenCount: cand, totalTokenCount: 2 + cand }, modelVersion: 'gemini-2.0-flash' })}\r\n\r\n`,
+    });
+    // no finishReason chunk at the end: the last usage the record has came through the template
+    fx.response!.pieces = [piece('Hello', 1, 400), piece(' there', 2, 450), piece(' you', 5, 500), piece('!', 7, 550)];
+    const parses = { n: 0 };
+    const original = geminiGenerate.onStreamPayload;
+    geminiGenerate.onStreamPayload = (event, data, st) => {
+      parses.n++;
+      return original.call(geminiGenerate, event, data, st);
+    };
+    try {
+      const [rec] = run(fixtureEvents(fx, 1)).records;
+      assert.ok(rec && rec.schema === 'llmslo.llm_call/v1');
+      assert.equal(rec['gen_ai.usage.output_tokens'], 7);
+      assert.equal(rec['gen_ai.usage.input_tokens'], 2);
+      assert.equal(rec.content_chunks, 4);
+      assert.equal(parses.n, 1, 'one JSON parse: the chunk the template was learned from');
+    } finally {
+      geminiGenerate.onStreamPayload = original;
     }
   });
 

@@ -3,6 +3,7 @@
 // last); thoughts are output: output = candidatesTokenCount + thoughtsTokenCount.
 import { addFinish, ChunkKind, isObj, num, parseJson, strOrNull, tallyPromptContent } from '../adapter.ts';
 import type { Adapter, CallState } from '../adapter.ts';
+import type { ContentShape } from '../template.ts';
 import { extractProviderError } from '../errors.ts';
 
 function readUsage(u: unknown, st: CallState): void {
@@ -16,6 +17,29 @@ function readUsage(u: unknown, st: CallState): void {
   st.usage.output = cand === null && thoughts === null ? null : (cand ?? 0) + (thoughts ?? 0);
   st.usage.reasoning = thoughts;
   st.usage.cacheRead = num(u['cachedContentTokenCount']);
+}
+
+const USAGE_KEYS = ['promptTokenCount', 'candidatesTokenCount', 'thoughtsTokenCount', 'cachedContentTokenCount'];
+
+/**
+ * The template shape of a plain text chunk: one candidate with one text part and no finish
+ * reason, nothing else the adapter acts on; its usage counts (which change every chunk) are
+ * numbers the template hands back (onTemplateNumbers).
+ */
+function plainTextShape(o: Record<string, unknown>): ContentShape | null {
+  if ('error' in o || 'promptFeedback' in o) return null;
+  const cands = o['candidates'];
+  if (!Array.isArray(cands) || cands.length !== 1 || !isObj(cands[0]) || 'finishReason' in cands[0]) return null;
+  const ct = cands[0]['content'];
+  const parts = isObj(ct) ? ct['parts'] : null;
+  if (!Array.isArray(parts) || parts.length !== 1 || !isObj(parts[0])) return null;
+  const p = parts[0];
+  const text = p['text'];
+  if (typeof text !== 'string' || text.length === 0 || 'functionCall' in p || 'executableCode' in p || 'inlineData' in p) return null;
+  const numbers: Record<string, number> = {};
+  const u = o['usageMetadata'];
+  if (isObj(u)) for (const k of USAGE_KEYS) if (typeof u[k] === 'number') numbers[k] = u[k];
+  return { key: 'text', text, keep: p['thought'] !== true, numbers };
 }
 
 /** One GenerateContentResponse (a stream chunk or the whole body). Returns whether it carried content. */
@@ -58,6 +82,8 @@ function readChunk(o: Record<string, unknown>, st: CallState): boolean {
 }
 
 export const geminiGenerate: Adapter = {
+  // usage numbers the adapter never reads (they change every chunk as well)
+  skipKeys: new Set(['totalTokenCount', 'tokenCount']),
   onRequest(body, st) {
     st.usageExpected = true;
     if (!isObj(body)) return;
@@ -67,7 +93,15 @@ export const geminiGenerate: Adapter = {
   onStreamPayload(_event, data, st) {
     const o = parseJson(data);
     if (!isObj(o)) return ChunkKind.Ignore;
-    return readChunk(o, st) ? ChunkKind.Content : ChunkKind.Chunk;
+    if (!readChunk(o, st)) return ChunkKind.Chunk;
+    st.contentShape = plainTextShape(o);
+    return ChunkKind.Content;
+  },
+  onTemplateNumbers(keys, values, st) {
+    // the usage object the full path would have read: exactly these keys held numbers
+    const u: Record<string, number> = {};
+    for (let i = 0; i < keys.length; i++) u[keys[i]!] = values[i]!;
+    readUsage(u, st);
   },
   onBody(body, st) {
     // streamGenerateContent without alt=sse returns a JSON array of chunks
