@@ -112,6 +112,8 @@ interface Exchange {
   responseStarted: boolean;
   responseDone: boolean;
   decoder: BodyDecoder | null;
+  /** The handler itself when the body is not encoded (identity): pieces go straight to it. */
+  plainBody: ExchangeHandler | null;
   finished: boolean;
 }
 
@@ -283,7 +285,9 @@ export class HttpConnection {
         if (parserKind() === 'request') self.reqCur?.handler?.onRequestBody(buf, start, end, ts);
         else {
           const ex = self.respCur;
-          if (ex !== null && ex.decoder !== null) ex.decoder.push(buf, start, end, ts);
+          if (ex === null) return;
+          if (ex.plainBody !== null) ex.plainBody.onResponseBody(buf, start, end, ts);
+          else if (ex.decoder !== null) ex.decoder.push(buf, start, end, ts);
         }
       },
       onBodyGap(n) {
@@ -353,6 +357,7 @@ export class HttpConnection {
       responseStarted: false,
       responseDone: false,
       decoder: null,
+      plainBody: null,
       finished: false,
     };
     this.counters.exchanges++;
@@ -386,7 +391,7 @@ export class HttpConnection {
         this.respCur = null;
         return;
       }
-      ex = { handler: h, method: '', startNs: ts, requestDone: true, responseStarted: false, responseDone: false, decoder: null, finished: false };
+      ex = { handler: h, method: '', startNs: ts, requestDone: true, responseStarted: false, responseDone: false, decoder: null, plainBody: null, finished: false };
       this.queue.push(ex);
     }
     if (head.status >= 100 && head.status < 200 && head.status !== 101) {
@@ -403,9 +408,11 @@ export class HttpConnection {
       const ct = head.headers.get('content-type') ?? '';
       const incremental = /event-stream|ndjson|jsonl|stream/i.test(ct);
       const enc = parseContentEncoding(head.headers.get('content-encoding'));
-      ex.decoder = new BodyDecoder(enc ?? 'identity', incremental, this.limits, (b, s, e, t) => handler.onResponseBody(b, s, e, t));
+      // identity (nearly every LLM stream): no decoder in the way of every piece
+      if (enc === 'identity') ex.plainBody = handler;
+      else ex.decoder = new BodyDecoder(enc ?? 'identity', incremental, this.limits, (b, s, e, t) => handler.onResponseBody(b, s, e, t));
       if (enc === null) {
-        ex.decoder.failure = 'unsupported_encoding';
+        ex.decoder!.failure = 'unsupported_encoding';
         this.counters.undecodableBodies++;
         handler.onResponseHead(head, ts, resynced);
         handler.onResponseGap(0);
