@@ -65,7 +65,9 @@ export class LlmCallBuilder implements ExchangeHandler {
   private responseEnd: number | null = null;
   private firstChunk: number | null = null;
   private firstToken: number | null = null;
-  private lastBodyTs: number | null = null;
+  // -1 until a body piece arrives, not null: a field that only ever holds numbers stores them
+  // in place, a number-or-null field boxes a fresh heap number at every store (once per read)
+  private lastBodyTs = -1;
   private framing: Framing = 'json';
   private sse: SseParser | null = null;
   private nd: NdjsonSplitter | null = null;
@@ -398,7 +400,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       const clientGaveUp = side === 'client' ? r === 'local_close' || r === 'reset_sent' : r === 'remote_close' || r === 'reset_received';
       if (clientGaveUp) {
         // An SDK that gives up after its read timeout (x-stainless-read-timeout) timed out: it did not cancel.
-        const idleFrom = this.lastBodyTs ?? this.responseStart ?? this.requestEnd;
+        const idleFrom = this.lastBodyTs >= 0 ? this.lastBodyTs : (this.responseStart ?? this.requestEnd);
         const limit = this.req.readTimeoutS;
         if (limit !== null && idleFrom !== null && (f.tsNs - idleFrom) / 1e9 >= limit * 0.95)
           return { type: 'timeout', code: 'read_timeout', source: 'transport', streamClass: null };
@@ -426,7 +428,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     const isStream = st.requestedStream || (this.head !== null && streaming);
     let responseEnd = this.responseEnd;
     if (responseEnd === null && f.cause === 'connection_closed') responseEnd = f.tsNs;
-    if (responseEnd === null) responseEnd = this.lastBodyTs;
+    if (responseEnd === null && this.lastBodyTs >= 0) responseEnd = this.lastBodyTs;
 
     // Tokens: provider usage first; otherwise a tokenizer estimate for successful calls.
     let input: number | null = null;

@@ -32,13 +32,14 @@ export class GapRecorder {
   /** Allocated with the first gap (most calls are not streams). */
   private counts: number[] | null = null;
   private rng = 0x9e3779b9;
-  private lastNs: number | null = null;
+  /** -1 before the first chunk (not null: see LlmCallBuilder.lastBodyTs, a store per chunk). */
+  private lastNs = -1;
 
   constructor(private readonly cap = 4096) {}
 
   /** A content chunk arrived at `tsNs`. */
   mark(tsNs: number): void {
-    if (this.lastNs !== null) this.add(tsNs - this.lastNs);
+    if (this.lastNs >= 0) this.add(tsNs - this.lastNs);
     this.lastNs = tsNs;
   }
 
