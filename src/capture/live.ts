@@ -26,8 +26,8 @@ export interface LiveCaptureOptions {
   drainIntervalMs?: number;
   /**
    * Bytes waiting in the ring before the kernel wakes the agent (default: a sixteenth of the
-   * ring, at most 256 KiB). Fewer, larger batches cost less CPU per record; the rest of the ring is the
-   * headroom for bursts while a batch is processed.
+   * ring, at most 256 KiB); the rest of the ring is the headroom for bursts while a batch is
+   * processed.
    */
   wakeupBytes?: number;
   log?: (msg: string) => void;
@@ -46,17 +46,17 @@ export class CaptureError extends Error {
 }
 
 export const DEFAULT_PAYLOAD_CAP = 16 * 1024;
+export const MAX_PAYLOAD_CAP = 256 * 1024;
 export const DEFAULT_DRAIN_INTERVAL_MS = 100;
 
 /**
- * A sixteenth of the ring, at most 256 KiB: the rest stays free for bursts, and a batch stays
- * small enough not to grow the agent's heap (512 KiB batches raised the peak RSS by up to 17 MB
- * in the overhead bench for no clear CPU gain at saturation).
+ * A sixteenth of the ring, at most 256 KiB: the rest stays free for bursts, and batches stay
+ * small (512 KiB-1 MiB thresholds gave no measurable CPU gain at saturation in alternating
+ * A/Bs, and a peak RSS up to 17 MB higher in some runs).
  */
 export function defaultWakeupBytes(ringBytes: number): number {
   return Math.min(ringBytes / 16, 256 * 1024);
 }
-export const MAX_PAYLOAD_CAP = 256 * 1024;
 
 export class LiveCapture {
   readonly probes: ProbeStatus[] = [];
@@ -110,7 +110,7 @@ export class LiveCapture {
       const log = native.takeLibbpfLog().trim().split('\n').filter(Boolean).slice(-3).join(' | ');
       throw new CaptureError(`${err instanceof Error ? err.message : String(err)}${log ? `: ${log.slice(0, 400)}` : ''}`);
     }
-    const capture = new LiveCapture(loader, opts);
+    const capture = new LiveCapture(loader, { ...opts, drainIntervalMs: drainMs });
     try {
       capture.attachAll();
       if (opts.capturePorts?.length) loader.setCapturePorts(opts.capturePorts);
@@ -150,9 +150,10 @@ export class LiveCapture {
   /** Starts consuming the ring buffer and discovering TLS targets. */
   start(): void {
     // The kernel wakes us once `wakeupBytes` wait; one periodic timer collects what is below that
-    // (and covers libbpf's known missed-wake-up race), then ticks. Every wake-up has a fixed cost
-    // (caches refilled after the other processes ran: ~1-3 ms of CPU on a busy 2-vCPU VM,
-    // bench/parser/replay.ts --pace-ms), so the loader runs no timer of its own.
+    // (and covers libbpf's known missed-wake-up race), then ticks. Each wake-up that finds work
+    // costs extra CPU (the same batches fed every 50 ms instead of back to back: ~1-3 ms more per
+    // wake-up on this 2-vCPU VM, bench/parser/replay.ts --pace-ms), so there is one timer, not
+    // the loader's own as well.
     this.loader.start((batch) => this.dispatch(batch), { drainIntervalMs: 0 });
     this.tickTimer = setInterval(() => {
       if (this.closed) return;
@@ -160,7 +161,7 @@ export class LiveCapture {
       if (this.tickListeners.length === 0) return;
       const now = Number(process.hrtime.bigint());
       for (const l of this.tickListeners) l(now);
-    }, this.opts.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS);
+    }, this.opts.drainIntervalMs);
     this.tickTimer.unref();
     this.tls?.start();
   }

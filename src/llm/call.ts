@@ -65,8 +65,8 @@ export class LlmCallBuilder implements ExchangeHandler {
   private responseEnd: number | null = null;
   private firstChunk: number | null = null;
   private firstToken: number | null = null;
-  // -1 until a body piece arrives, not null: a field that only ever holds numbers stores them
-  // in place, a number-or-null field boxes a fresh heap number at every store (once per read)
+  // -1 until a body piece arrives, not null: V8 keeps a field that only ever holds numbers as a
+  // double in place, while a number-or-null field stores each double boxed (once per read here)
   private lastBodyTs = -1;
   private framing: Framing = 'json';
   private sse: SseParser | null = null;

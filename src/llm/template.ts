@@ -82,7 +82,7 @@ export class ContentTemplate {
    * the next one; reused, so no allocation per chunk).
    */
   readonly numbers: number[] = [];
-  /** The read keys as one string, to tell templates with other read keys apart. */
+  /** The read keys as one string (in any order), to tell templates with other read keys apart. */
   private readonly readKeysId: string;
 
   private constructor(
@@ -117,7 +117,7 @@ export class ContentTemplate {
     }
     this.textGroup = textGroup;
     this.readKeys = readKeys.length > 0 ? readKeys : null;
-    this.readKeysId = readKeys.join(',');
+    this.readKeysId = keysId(readKeys);
     const tail = escapeRegExp(literals[holes.length]!);
     body += tail;
     testBody += tail;
@@ -137,7 +137,7 @@ export class ContentTemplate {
    */
   static forChunk(data: string, event: string | null, shape: ContentShape, skipKeys: ReadonlySet<string>, provider: string): ContentTemplate | null {
     const recent = RECENT;
-    const readKeysId = shape.numbers === undefined ? '' : Object.keys(shape.numbers).join(',');
+    const readKeysId = shape.numbers === undefined ? '' : keysId(Object.keys(shape.numbers));
     for (let i = 0; i < recent.length; i++) {
       const t = recent[i]!;
       if (t.event === event && t.keep === shape.keep && t.skipKeys === skipKeys && t.provider === provider && t.readKeysId === readKeysId && t.match(data) === shape.text) return promote(i);
@@ -184,7 +184,8 @@ export class ContentTemplate {
       pos = t.end;
     }
     literals.push(data.slice(pos));
-    // readKeys in the order the holes occur (the tokens were sorted)
+    // read keys in the order their holes occur (the tokens were sorted). The literals are only
+    // compiled into the expressions, which do not keep the learning chunk's piece alive.
     const ordered = tokens.filter((t) => t.hole === Hole.ReadNumber).map((t) => t.key!);
     return new ContentTemplate(event, shape.keep, provider, skipKeys, literals, holes, ordered);
   }
@@ -266,6 +267,10 @@ function promote(i: number): ContentTemplate {
 }
 
 const NO_NUMBERS: Readonly<Record<string, number>> = {};
+
+function keysId(keys: readonly string[]): string {
+  return [...keys].sort().join(',');
+}
 
 /** The matched text, or null when empty (the full path counts an empty text as no content). */
 function textOf(raw: string): string | null {
