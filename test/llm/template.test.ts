@@ -64,6 +64,21 @@ function assertSound(adapter: Adapter, l: Learned, event: string | null, data: s
   return text;
 }
 
+/** Runs `fn` while counting the adapter's full JSON path (onStreamPayload calls). */
+function withParseCount(adapter: Adapter, fn: (parses: { n: number }) => void): void {
+  const parses = { n: 0 };
+  const original = adapter.onStreamPayload;
+  adapter.onStreamPayload = (event, data, st) => {
+    parses.n++;
+    return original.call(adapter, event, data, st);
+  };
+  try {
+    fn(parses);
+  } finally {
+    adapter.onStreamPayload = original;
+  }
+}
+
 const oai = (o: Record<string, unknown>): string =>
   JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741569952, model: 'gpt-4o', system_fingerprint: 'fp_1', choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null }], usage: null, obfuscation: 'abc', ...o });
 const choice = (c: Record<string, unknown>): Record<string, unknown> => ({ choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null, ...c }] });
@@ -257,13 +272,7 @@ describe('content templates', () => {
     ] as const) {
       const fx = loadFixtures().find((f) => f.name === name);
       assert.ok(fx, `fixture ${name}`);
-      const parses = { n: 0 };
-      const original = adapter.onStreamPayload;
-      adapter.onStreamPayload = (event, data, st) => {
-        parses.n++;
-        return original.call(adapter, event, data, st);
-      };
-      try {
+      withParseCount(adapter, (parses) => {
         ContentTemplate.forgetRecent();
         const alone = run(fixtureEvents(fx, 2)).records;
         const aloneParses = parses.n;
@@ -274,9 +283,7 @@ describe('content templates', () => {
         assert.equal(alone.length, 1, name);
         assert.deepEqual(borrowed, alone, name);
         assert.equal(parses.n, aloneParses - 1, `${name}: the first content chunk took the template`);
-      } finally {
-        adapter.onStreamPayload = original;
-      }
+      });
     }
   });
 
@@ -289,22 +296,14 @@ describe('content templates', () => {
     });
     // no finishReason chunk at the end: the last usage the record has came through the template
     fx.response!.pieces = [piece('Hello', 1, 400), piece(' there', 2, 450), piece(' you', 5, 500), piece('!', 7, 550)];
-    const parses = { n: 0 };
-    const original = geminiGenerate.onStreamPayload;
-    geminiGenerate.onStreamPayload = (event, data, st) => {
-      parses.n++;
-      return original.call(geminiGenerate, event, data, st);
-    };
-    try {
-      const [rec] = run(fixtureEvents(fx, 1)).records;
+    withParseCount(geminiGenerate, (parses) => {
+      const [rec] = run(fixtureEvents(fx!, 1)).records;
       assert.ok(rec && rec.schema === 'llmslo.llm_call/v1');
       assert.equal(rec['gen_ai.usage.output_tokens'], 7);
       assert.equal(rec['gen_ai.usage.input_tokens'], 2);
       assert.equal(rec.content_chunks, 4);
       assert.equal(parses.n, 1, 'one JSON parse: the chunk the template was learned from');
-    } finally {
-      geminiGenerate.onStreamPayload = original;
-    }
+    });
   });
 
   test('Anthropic and Responses text deltas are stateless: a template from another call is sound in a fresh state', () => {
