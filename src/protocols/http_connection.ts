@@ -408,16 +408,18 @@ export class HttpConnection {
       const ct = head.headers.get('content-type') ?? '';
       const incremental = /event-stream|ndjson|jsonl|stream/i.test(ct);
       const enc = parseContentEncoding(head.headers.get('content-encoding'));
-      // identity (nearly every LLM stream): no decoder in the way of every piece
-      if (enc === 'identity') ex.plainBody = handler;
-      else ex.decoder = new BodyDecoder(enc ?? 'identity', incremental, this.limits, (b, s, e, t) => handler.onResponseBody(b, s, e, t));
       if (enc === null) {
-        ex.decoder!.failure = 'unsupported_encoding';
+        // a decoder that only keeps the failure: the body's pieces are dropped
+        ex.decoder = new BodyDecoder('identity', incremental, this.limits, () => {});
+        ex.decoder.failure = 'unsupported_encoding';
         this.counters.undecodableBodies++;
         handler.onResponseHead(head, ts, resynced);
         handler.onResponseGap(0);
         return;
       }
+      // identity (nearly every LLM stream): no decoder in the way of every piece
+      if (enc === 'identity') ex.plainBody = handler;
+      else ex.decoder = new BodyDecoder(enc, incremental, this.limits, (b, s, e, t) => handler.onResponseBody(b, s, e, t));
       handler.onResponseHead(head, ts, resynced);
     }
     if (head.status === 101) {
