@@ -59,6 +59,8 @@ const utf8: (buf: Buffer, start: number, end: number) => string =
 
 export class SseParser {
   private pending = ''; // partial line carried across pieces
+  /** `pending` is the start of an event's first line (nothing else of that event seen). */
+  private pendingAtBoundary = false;
   private utf8Tail: Buffer | null = null;
   private afterCr = false; // last char seen was CR: a following LF belongs to it
   private firstData: string | null = null;
@@ -100,6 +102,13 @@ export class SseParser {
   }
 
   private pushText(s: string, ts: number): void {
+    if (this.pendingAtBoundary && this.pending.length > 0) {
+      // An event cut by the previous read: joined with this piece it can take the whole-event
+      // loop (and a template) instead of the line parser. `pending` ends without a line end.
+      s = this.pending + s;
+      this.pending = '';
+      this.pendingAtBoundary = false;
+    }
     const len = s.length;
     let pos = 0;
     if (this.afterCr && len > 0) {
@@ -222,6 +231,7 @@ export class SseParser {
       this.pending = '';
       return;
     }
+    if (this.pending.length === 0) this.pendingAtBoundary = this.atEventBoundary();
     this.pending = this.pending.length === 0 ? s.slice(pos) : this.pending + s.slice(pos);
   }
 

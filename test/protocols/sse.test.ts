@@ -34,6 +34,24 @@ describe('SSE parser', () => {
     const { events } = parse(['data: hel', 'lo\n', '\n', 'data: x\n\ndata: y\n', '\n']);
     assert.deepEqual(events.map((e) => [e.data, e.ts]), [['hello', 2], ['x', 3], ['y', 4]]);
   });
+  test('an event cut between reads at its start is offered whole to the fast path with the next read', () => {
+    const events: string[] = [];
+    const offered: string[] = [];
+    const counters = { events: 0, comments: 0, oversizeEvents: 0 };
+    const p = new SseParser((data) => events.push(data), { maxEventBytes: 1 << 20 }, counters);
+    // a fast path that takes only whole `data: F…` events
+    p.fastEvent = (s, pos) => {
+      offered.push(s.slice(pos));
+      if (!s.startsWith('data: F', pos)) return -1;
+      const end = s.indexOf('\n\n', pos);
+      return end < 0 ? -1 : end + 2;
+    };
+    for (const piece of ['data: F1\n\ndata: F', '2\n\n', 'event: e\ndata: x', 'y\n\n', ': c', 'omment\n\ndata: z\n\n']) p.push(Buffer.from(piece), 0);
+    assert.deepEqual(offered.slice(0, 3), ['data: F1\n\ndata: F', 'data: F', 'data: F2\n\n'], 'the cut event is offered again joined with the rest');
+    assert.deepEqual(events, ['xy', 'z'], 'an event cut after its first line and a cut comment take the line parser as before');
+    assert.equal(counters.events, 4);
+    assert.equal(counters.comments, 1);
+  });
   test('CRLF split between two chunks is one line end, not two', () => {
     const { events } = parse(['data: a\r', '\ndata: b\r\n\r', '\n']);
     assert.deepEqual(events.map((e) => e.data), ['a\nb']);
