@@ -219,7 +219,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   /** A whole SSE event at `pos` of the piece, if it has the learned content shape. */
   private onFastSseEvent(s: string, pos: number, ts: number): number {
     const tpl = this.template;
-    if (tpl === null) return -1;
+    if (tpl === null || s.length - pos < tpl.minSseEventLength) return -1;
     const tally = this.st.completion;
     if (tpl.readKeys === null && (!tpl.keep || !tally.wantsText)) {
       // The text's characters are not needed (usage will come, or it is reasoning): only

@@ -71,6 +71,11 @@ export class ContentTemplate {
    * `data:` line, blank line. Lets the SSE parser hand over a content event without slicing it.
    */
   readonly sseEvent: RegExp;
+  /**
+   * Fewest characters an SSE event of this shape can have (its literals, `data:`, two LFs, the
+   * event line): a shorter rest of a piece is an event cut by the read, not worth a match.
+   */
+  readonly minSseEventLength: number;
   /** sseEvent with a non-empty text and no capture: for when the text itself is not needed. */
   private readonly sseEventTest: RegExp;
   /** Capture group of the text (read-number holes before it come first). */
@@ -128,6 +133,9 @@ export class ContentTemplate {
     const eventLine = event === null ? '' : String.raw`event: ?${escapeRegExp(event)}\r?\n`;
     this.sseEvent = new RegExp(String.raw`${eventLine}data: ?${body}\r?\n\r?\n`, 'y');
     this.sseEventTest = new RegExp(String.raw`${eventLine}data: ?${testBody}\r?\n\r?\n`, 'y');
+    let literalChars = 0;
+    for (const lit of literals) literalChars += lit.length;
+    this.minSseEventLength = literalChars + 'data:\n\n'.length + (event === null ? 0 : 'event:\n'.length + event.length);
   }
 
   /**

@@ -168,6 +168,10 @@ describe('content templates', () => {
     assert.equal(l.tpl.matchSseEvent(piece, data.length + 8), 'hi');
     assert.equal(l.tpl.sseEventEnd, piece.length);
     assert.equal(l.tpl.matchSseEvent(`data:${data}\n\n`, 0), 'hi', 'no space after the colon');
+    // the length bound that lets cut events skip the match: the shortest event of the shape meets it
+    const shortest = `data:${oai({ ...choice({ delta: { content: 'x' } }), id: '', model: '', created: 0, obfuscation: '' })}\n\n`;
+    assert.equal(l.tpl.matchSseEvent(shortest, 0), 'x');
+    assert.ok(shortest.length >= l.tpl.minSseEventLength && shortest.length - 8 < l.tpl.minSseEventLength, `${shortest.length} vs ${l.tpl.minSseEventLength}`);
     // CRLF line ends (Gemini) whole within the piece; a bare CR or a CRLF cut at the end is not taken
     assert.equal(l.tpl.matchSseEvent(`data: ${data}\r\n\r\n`, 0), 'hi');
     assert.equal(l.tpl.sseEventEnd, data.length + 10);
