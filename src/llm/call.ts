@@ -232,10 +232,16 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const text = tpl.matchSseEvent(s, pos);
     if (text === null) return -1;
-    if (tpl.keep) tally.add(text);
-    if (tpl.readKeys !== null) this.route.adapter.onTemplateNumbers!(tpl.readKeys, tpl.numbers, this.st);
+    this.takeMatched(tpl, text);
     this.countChunk(ChunkKind.Content, ts);
     return tpl.sseEventEnd;
+  }
+
+  /** What a chunk a template matched changes: the text, and the numbers the adapter reads. */
+  private takeMatched(tpl: ContentTemplate, text: string): void {
+    if (tpl.keep) this.st.completion.add(text);
+    // learning a shape with numbers required onTemplateNumbers (onPayload)
+    if (tpl.readKeys !== null) this.route.adapter.onTemplateNumbers!(tpl.readKeys, tpl.numbers, this.st);
   }
 
   private onPayload(event: string | null, data: string, ts: number): void {
@@ -250,9 +256,8 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const text = tpl !== null && event === tpl.event ? tpl.match(data) : null;
     if (text !== null) {
-      // Same shape as a content chunk the adapter already read: only the text differs.
-      if (tpl!.keep) st.completion.add(text);
-      if (tpl!.readKeys !== null) this.route.adapter.onTemplateNumbers!(tpl!.readKeys, tpl!.numbers, st);
+      // Same shape as a content chunk the adapter already read: only the text (and read numbers) differ.
+      this.takeMatched(tpl!, text);
       kind = ChunkKind.Content;
     } else {
       st.contentShape = null;

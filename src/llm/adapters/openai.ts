@@ -41,9 +41,9 @@ const DELTA_TEXT_KEYS = ['content', 'reasoning_content', 'reasoning', 'refusal']
 
 export const openaiChat: Adapter = {
   // `obfuscation`: random padding against size side channels; `created`: seconds, may tick mid-stream;
-  // `id` and `model` are read only until known (the chunk a template is learned from sets them).
+  // `id` and `model` are read only until known (the first chunk, usually role-only, sets them):
+  // hence templatesReady.
   skipKeys: new Set(['obfuscation', 'created', 'id', 'model']),
-  // `id` and `model` are read until known (the first chunk, usually role-only, sets them)
   templatesReady: (st) => st.responseModel !== null && st.responseId !== null,
   onRequest(body, st) {
     readCommonRequest(body, st);
