@@ -28,7 +28,8 @@ const WORDS = ['the', ' model', ' answer', ' is', ' a', ' token', ',', ' stream'
 const word = (): string => WORDS[ri(0, WORDS.length - 1)]!;
 const obf = (): string => 'abcdefghijklmnop'.slice(0, ri(2, 14));
 
-export type Kind = 'openai' | 'responses' | 'anthropic' | 'gemini' | 'ollama';
+const KINDS = ['openai', 'responses', 'anthropic', 'gemini', 'ollama'] as const;
+export type Kind = (typeof KINDS)[number];
 
 export interface Call {
   req: Buffer;
@@ -97,6 +98,8 @@ export const chunkFrame = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b
 export function buildRecording(o: RecordingOptions): { events: StreamEvent[]; streamChunks: number; bytes: number } {
   // KINDS=openai,gemini: only those (to see what each costs); default: the mix below
   const kinds: Kind[] = process.env.KINDS ? (process.env.KINDS.split(',') as Kind[]) : ['openai', 'openai', 'openai', 'responses', 'anthropic', 'anthropic', 'gemini', 'ollama'];
+  const unknown = kinds.find((k) => !KINDS.includes(k));
+  if (unknown !== undefined) throw new Error(`KINDS: unknown stream kind ${JSON.stringify(unknown)} (one of ${KINDS.join(', ')})`);
   const perConn: StreamEvent[][] = [];
   let streamChunks = 0;
   let bytes = 0;
