@@ -41,6 +41,8 @@ const volatile __u32 cfg_capture_all = 0;
 /* Wake the consumer only once this much is waiting; below it the loader's periodic drain
  * collects records. One wake-up per record cost the agent ~15 us per record in JS callbacks. */
 const volatile __u32 cfg_wakeup_bytes = 256 * 1024;
+/* 1 when user space may fill skip_cgroups: without exclusions the lookup is compiled away. */
+const volatile __u32 cfg_skip_cgroups = 0;
 
 /* ---------------------------------------------------------------- maps */
 
@@ -63,6 +65,14 @@ struct {
 	__type(key, __u16);
 	__type(value, __u8);
 } capture_ports SEC(".maps");
+
+/* Cgroup v2 ids whose tasks are not captured (capture.exclude_cgroups), kept by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LLMSLO_MAX_SKIP_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} skip_cgroups SEC(".maps");
 
 enum conn_proto {
 	PROTO_UNKNOWN = 0,
@@ -235,6 +245,28 @@ static __always_inline __u64 rb_flags(void)
 static __always_inline bool is_agent(__u32 tgid)
 {
 	return cfg_agent_tgid != 0 && tgid == cfg_agent_tgid;
+}
+
+/* The current task is not captured: the agent itself, or a task in an excluded cgroup. */
+static __always_inline bool skip_current(__u32 tgid)
+{
+	if (is_agent(tgid))
+		return true;
+	if (!cfg_skip_cgroups) /* read-only config: the branch below is dead code without exclusions */
+		return false;
+	__u64 cg = bpf_get_current_cgroup_id();
+	return bpf_map_lookup_elem(&skip_cgroups, &cg) != NULL;
+}
+
+/* The same for a connection, by the task that owns it (passive opens: unknown until first I/O). */
+static __always_inline bool skip_owner(const struct conn_state *c)
+{
+	if (is_agent(c->owner_tgid))
+		return true;
+	if (!cfg_skip_cgroups || c->cgroup_id == 0)
+		return false;
+	__u64 cg = c->cgroup_id; /* a stack copy for the key */
+	return bpf_map_lookup_elem(&skip_cgroups, &cg) != NULL;
 }
 
 static __always_inline void fill_hdr(struct llmslo_hdr *h, __u16 type, __u32 size, __u64 ts)
@@ -598,7 +630,7 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 static __always_inline int enter_io(__s32 fd, __u64 buf, __u32 count, __u8 sys, __u64 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (is_agent(pid_tgid >> 32))
+	if (skip_current(pid_tgid >> 32))
 		return 0;
 	if (flags & MSG_PEEK) /* peeked bytes are read again later: never count them twice */
 		return 0;
@@ -852,7 +884,7 @@ static __always_inline int ssl_entry(struct pt_regs *ctx, __u8 sys, __u64 len_pt
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	if (is_agent(tgid))
+	if (skip_current(tgid))
 		return 0;
 	stat_add(LLMSLO_STAT_SSL_HITS, 1);
 	__u8 source = (__u8)bpf_get_attach_cookie(ctx);
@@ -1015,7 +1047,7 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (new == TCP_SYN_SENT) {
 		/* connect(): runs in the connecting task. */
-		if (is_agent(tgid))
+		if (skip_current(tgid))
 			return 0;
 		struct conn_state *c = get_or_create_conn(sk, 0, tgid, now, 0, true);
 		if (!c)
@@ -1029,7 +1061,7 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		/* Passive open, in softirq: the owner is learned at the first read/write. */
 		c = get_or_create_conn(sk, 0, 0, now, 0, true);
 	}
-	if (!c || is_agent(c->owner_tgid))
+	if (!c || skip_owner(c))
 		return 0;
 	__u64 duration = 0;
 	if (old == TCP_SYN_SENT && (new == TCP_ESTABLISHED || new == TCP_CLOSE))
@@ -1062,7 +1094,7 @@ static __always_inline void emit_tcp(__u16 type, struct sock *sk, __u8 state, __
 {
 	__u64 key = (__u64)sk;
 	struct conn_state *c = sk ? bpf_map_lookup_elem(&conns, &key) : NULL;
-	if (c && is_agent(c->owner_tgid))
+	if (c && skip_owner(c))
 		return;
 	if (c && type == LLMSLO_EV_RETRANSMIT)
 		c->retransmits++;

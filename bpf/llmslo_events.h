@@ -24,6 +24,8 @@
 #define LLMSLO_MAX_IOV 64
 /* messages walked per sendmmsg/recvmmsg (glibc sends A+AAAA DNS queries as two). */
 #define LLMSLO_MAX_MMSG 4
+/* Cgroups whose tasks are not captured (capture.exclude_cgroups, with their descendants). */
+#define LLMSLO_MAX_SKIP_CGROUPS 4096
 #define LLMSLO_COMM_LEN 16
 #define LLMSLO_PATH_LEN 256
 

@@ -25,6 +25,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,7 @@ class Loader : public Napi::ObjectWrap<Loader> {
       InstanceMethod("attachUprobe", &Loader::AttachUprobe),
       InstanceMethod("detachLink", &Loader::DetachLink),
       InstanceMethod("setCapturePorts", &Loader::SetCapturePorts),
+      InstanceMethod("setSkippedCgroups", &Loader::SetSkippedCgroups),
       InstanceMethod("start", &Loader::Start),
       InstanceMethod("drain", &Loader::Drain),
       InstanceMethod("stats", &Loader::Stats),
@@ -169,6 +171,7 @@ class Loader : public Napi::ObjectWrap<Loader> {
     skel_->rodata->cfg_payload_cap = num("payloadCap", LLMSLO_CHUNK_BYTES * 4);
     skel_->rodata->cfg_capture_all = num("captureAll", 0);
     skel_->rodata->cfg_wakeup_bytes = num("wakeupBytes", 256 * 1024);
+    skel_->rodata->cfg_skip_cgroups = num("skipCgroups", 0);
     uint32_t ring = num("ringBytes", 16 * 1024 * 1024);
     int err = bpf_map__set_max_entries(skel_->maps.events, ring);
     if (err) {
@@ -282,6 +285,38 @@ class Loader : public Napi::ObjectWrap<Loader> {
         throw Napi::Error::New(env, "capture port " + std::to_string(port) + ": " + Errno(errno));
     }
     return env.Undefined();
+  }
+
+  // setSkippedCgroups(ids): the cgroup v2 ids whose tasks are not captured, replacing the set
+  // (needs open({ skipCgroups: 1 })). Ids are kernfs inode numbers: exact as doubles.
+  Napi::Value SetSkippedCgroups(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    if (!skel_->rodata->cfg_skip_cgroups) throw Napi::Error::New(env, "cgroup exclusion was not enabled at open");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    if (arr.Length() > LLMSLO_MAX_SKIP_CGROUPS)
+      throw Napi::Error::New(env, std::to_string(arr.Length()) + " cgroups to exclude, at most " +
+                                      std::to_string(LLMSLO_MAX_SKIP_CGROUPS));
+    std::set<uint64_t> want;
+    for (uint32_t i = 0; i < arr.Length(); i++)
+      want.insert(static_cast<uint64_t>(arr.Get(i).As<Napi::Number>().Int64Value()));
+    int fd = bpf_map__fd(skel_->maps.skip_cgroups);
+    // Keys to drop are collected first: deleting during the walk would restart it.
+    std::vector<uint64_t> stale;
+    uint64_t key = 0, next = 0;
+    uint64_t* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      if (!want.count(next)) stale.push_back(next);
+      key = next;
+      prev = &key;
+    }
+    for (uint64_t k : stale) bpf_map_delete_elem(fd, &k);
+    uint8_t one = 1;
+    for (uint64_t id : want) {
+      if (bpf_map_update_elem(fd, &id, &one, BPF_ANY))
+        throw Napi::Error::New(env, "exclude cgroup " + std::to_string(id) + ": " + Errno(errno));
+    }
+    return Napi::Number::New(env, static_cast<double>(want.size()));
   }
 
   // Drains the ring into batch_ and hands it to JS. Returns records delivered.

@@ -94,6 +94,7 @@ export class Agent {
       ringBytes: config.capture.ring_mb * 1024 * 1024,
       captureAll: config.capture.capture_all,
       capturePorts: config.capture.ports,
+      excludeCgroups: config.capture.exclude_cgroups,
       tls: config.capture.tls,
       tlsRescanIntervalMs: config.capture.tls_rescan_s * 1000,
       // Records wait up to drain_interval_ms for the periodic drain unless wakeup_kb wake the

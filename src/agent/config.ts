@@ -6,6 +6,7 @@
 // and the standard OTEL_EXPORTER_OTLP_ENDPOINT sets outputs.otlp.endpoint.
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { cgroupPathProblem } from '../capture/cgroups.ts';
 
 export interface AgentConfig {
   capture: {
@@ -17,6 +18,8 @@ export interface AgentConfig {
     drain_interval_ms: number;
     capture_all: boolean;
     ports: number[];
+    /** Cgroup v2 paths whose processes (and their descendants') are not captured. */
+    exclude_cgroups: string[];
     tls: boolean;
     tls_rescan_s: number;
     /** Have the kernel time every BPF program run (bpf_enable_stats: two clock reads per run; its cost is not measured here). */
@@ -34,7 +37,7 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
-  capture: { payload_cap: 16384, ring_mb: 4, wakeup_kb: 0, drain_interval_ms: 100, capture_all: false, ports: [], tls: true, tls_rescan_s: 10, bpf_stats: false },
+  capture: { payload_cap: 16384, ring_mb: 4, wakeup_kb: 0, drain_interval_ms: 100, capture_all: false, ports: [], exclude_cgroups: [], tls: true, tls_rescan_s: 10, bpf_stats: false },
   outputs: {
     prometheus: { enabled: true, listen: '127.0.0.1:9464' },
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },
@@ -49,7 +52,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Kind = 'int' | 'bool' | 'string' | 'string?' | 'ports' | 'strings' | 'headers' | 'listen';
+type Kind = 'int' | 'bool' | 'string' | 'string?' | 'ports' | 'strings' | 'cgroups' | 'headers' | 'listen';
 
 /** Every settable field with its kind and bounds: the single schema for file and environment. */
 const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: boolean }> = {
@@ -59,6 +62,7 @@ const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: bo
   'capture.drain_interval_ms': { kind: 'int', min: 1, max: 10000 },
   'capture.capture_all': { kind: 'bool' },
   'capture.ports': { kind: 'ports' },
+  'capture.exclude_cgroups': { kind: 'cgroups' },
   'capture.tls': { kind: 'bool' },
   'capture.tls_rescan_s': { kind: 'int', min: 0, max: 3600 },
   'capture.bpf_stats': { kind: 'bool' },
@@ -103,6 +107,12 @@ function check(where: string, field: string, v: unknown): unknown {
       return v === null || (typeof v === 'string' && v.length > 0) ? v : fail('a non-empty string or null');
     case 'strings':
       return Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0) ? v : fail('a list of strings');
+    case 'cgroups': {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail('a list of cgroup v2 paths');
+      const problem = (v as string[]).map(cgroupPathProblem).find((p) => p !== null);
+      if (problem) throw new ConfigError(`${where}: ${field}: ${problem}`);
+      return v;
+    }
     case 'ports':
       return Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 1 && x <= 65535) ? v : fail('a list of ports (1..65535)');
     case 'headers':
@@ -141,7 +151,7 @@ function parseEnvValue(field: string, raw: string): unknown {
   if (kind === 'int') return /^-?\d+$/.test(raw) ? Number(raw) : raw;
   if (kind === 'bool') return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (kind === 'ports') return raw === '' ? [] : raw.split(',').map((x) => (/^\d+$/.test(x.trim()) ? Number(x.trim()) : x));
-  if (kind === 'strings') return raw === '' ? [] : raw.split(',').map((x) => x.trim());
+  if (kind === 'strings' || kind === 'cgroups') return raw === '' ? [] : raw.split(',').map((x) => x.trim());
   if (kind === 'headers') {
     const h: Record<string, string> = {};
     for (const pair of raw.split(',').filter(Boolean)) {

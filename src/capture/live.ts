@@ -1,6 +1,7 @@
 // Live kernel capture: loads the eBPF object through the native loader, attaches the probes
 // (required ones must succeed, optional ones are reported), discovers TLS targets, and hands raw
 // record batches to listeners (the decoder pipeline, a recorder, or both).
+import { cgroup2Mount, cgroupPathProblem, resolveCgroups } from './cgroups.ts';
 import { environmentChecks, ensureMounts } from './environment.ts';
 import { EventType, KernelStatNames, Layout } from './layout.ts';
 import { loadNative, type LoaderStats, type NativeLoader } from './native.ts';
@@ -30,6 +31,13 @@ export interface LiveCaptureOptions {
    * processed.
    */
   wakeupBytes?: number;
+  /**
+   * Cgroup v2 paths (e.g. `/kubepods.slice/...`, `/system.slice/x.service`) whose tasks, and
+   * their descendants', are not captured; resolved again every `excludeRescanIntervalMs`
+   * (default 10 s) so pods started later are excluded too.
+   */
+  excludeCgroups?: string[];
+  excludeRescanIntervalMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -67,12 +75,18 @@ export class LiveCapture {
   private tickTimer: NodeJS.Timeout | null = null;
   private lastErrorLog = 0;
   listenerErrors = 0;
+  /** Cgroup ids currently excluded in the kernel (capture.exclude_cgroups). */
+  excludedCgroups = 0;
+  private readonly cgroupRoot: string | null;
+  private excludeTimer: NodeJS.Timeout | null = null;
+  private excludeReport: string | null = null;
 
   private constructor(
     private readonly loader: NativeLoader,
     private readonly opts: LiveCaptureOptions,
   ) {
     this.tls = opts.tls === false ? null : new TlsTargets(loader, { rescanIntervalMs: opts.tlsRescanIntervalMs, log: opts.log });
+    this.cgroupRoot = opts.excludeCgroups?.length ? cgroup2Mount() : null;
   }
 
   /** Checks the host, loads and attaches. Throws CaptureError with a one-line reason. */
@@ -103,9 +117,15 @@ export class LiveCapture {
     if (!Number.isInteger(drainMs) || drainMs < 1 || drainMs > 10_000) {
       throw new CaptureError(`drain interval must be an integer between 1 and 10000 ms, got ${drainMs}`);
     }
+    const exclude = opts.excludeCgroups ?? [];
+    for (const p of exclude) {
+      const problem = cgroupPathProblem(p);
+      if (problem) throw new CaptureError(`excluded cgroup ${problem}`);
+    }
+    if (exclude.length && cgroup2Mount() === null) throw new CaptureError('excluding cgroups needs the cgroup v2 hierarchy, and none is mounted');
     const loader = new native.Loader();
     try {
-      loader.open({ agentTgid: process.pid, payloadCap: cap, captureAll: opts.captureAll ? 1 : 0, ringBytes: ring, wakeupBytes: wakeup });
+      loader.open({ agentTgid: process.pid, payloadCap: cap, captureAll: opts.captureAll ? 1 : 0, ringBytes: ring, wakeupBytes: wakeup, skipCgroups: exclude.length ? 1 : 0 });
     } catch (err) {
       const log = native.takeLibbpfLog().trim().split('\n').filter(Boolean).slice(-3).join(' | ');
       throw new CaptureError(`${err instanceof Error ? err.message : String(err)}${log ? `: ${log.slice(0, 400)}` : ''}`);
@@ -114,6 +134,8 @@ export class LiveCapture {
     try {
       capture.attachAll();
       if (opts.capturePorts?.length) loader.setCapturePorts(opts.capturePorts);
+      // before the first record: an excluded process is never seen
+      if (exclude.length) capture.refreshExcludedCgroups();
     } catch (err) {
       loader.close();
       throw err;
@@ -164,6 +186,28 @@ export class LiveCapture {
     }, this.opts.drainIntervalMs);
     this.tickTimer.unref();
     this.tls?.start();
+    if (this.cgroupRoot !== null) {
+      this.excludeTimer = setInterval(() => this.refreshExcludedCgroups(), this.opts.excludeRescanIntervalMs ?? 10_000);
+      this.excludeTimer.unref();
+    }
+  }
+
+  /** Resolves the excluded cgroup paths again and hands the ids to the kernel. */
+  refreshExcludedCgroups(): void {
+    if (this.closed || this.cgroupRoot === null) return;
+    const r = resolveCgroups(this.cgroupRoot, this.opts.excludeCgroups ?? []);
+    try {
+      this.excludedCgroups = this.loader.setSkippedCgroups(r.ids);
+    } catch (err) {
+      this.opts.log?.(`capture: excluding cgroups failed: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    // said at the first resolution and when a path appears, disappears or overflows, not every rescan
+    const report = `${r.missing.length ? `; not found (yet): ${r.missing.join(', ')}` : ''}${r.truncated ? `; more than ${r.ids.length} cgroups: the rest are captured` : ''}`;
+    if (report !== this.excludeReport) {
+      this.excludeReport = report;
+      this.opts.log?.(`capture: excluding ${r.ids.length} cgroup(s) under ${this.cgroupRoot}${report}`);
+    }
   }
 
   private dispatch(batch: Buffer): void {
@@ -215,6 +259,7 @@ export class LiveCapture {
     if (this.closed) return;
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.excludeTimer) clearInterval(this.excludeTimer);
     this.tls?.close();
     this.loader.close();
   }

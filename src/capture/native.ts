@@ -11,6 +11,8 @@ export interface LoaderOpenOptions {
   ringBytes?: number;
   /** Bytes waiting in the ring before the kernel wakes the consumer (below: periodic drain). */
   wakeupBytes?: number;
+  /** 1: the programs consult the excluded-cgroups set (filled by setSkippedCgroups). */
+  skipCgroups?: number;
 }
 
 export interface LoaderStats {
@@ -34,6 +36,8 @@ export interface NativeLoader {
   attachUprobe(program: string, binaryPath: string, func: string | number, retprobe: boolean, cookie: number): number;
   detachLink(id: number): boolean;
   setCapturePorts(ports: number[]): void;
+  /** Replaces the set of cgroup v2 ids whose tasks are not captured; returns its size. */
+  setSkippedCgroups(ids: number[]): number;
   /** drainIntervalMs: the loader's own periodic drain (default 20; 0: none, the caller drains). */
   start(onBatch: (batch: Buffer) => void, opts?: { drainIntervalMs?: number }): void;
   drain(): number;

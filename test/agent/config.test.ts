@@ -41,6 +41,9 @@ test('bad input names the file, the field and the problem in one line', () => {
     ['capture:\n  ring_mb: 1\n  wakeup_kb: 1024\n', /capture\.wakeup_kb: expected at most half the ring \(512 KiB for ring_mb 1\), got 1024/],
     ['capture:\n  drain_interval_ms: 0\n', /capture\.drain_interval_ms: expected an integer in 1\.\.10000/],
     ['capture:\n  payload_kap: 1\n', /capture\.payload_kap: unknown setting/],
+    ['capture:\n  exclude_cgroups: [kubepods.slice]\n', /capture\.exclude_cgroups: "kubepods\.slice" must be absolute in the cgroup v2 hierarchy/],
+    ['capture:\n  exclude_cgroups: ["/a/../b"]\n', /capture\.exclude_cgroups: "\/a\/\.\.\/b" must not contain \. or \.\. segments/],
+    ['capture:\n  exclude_cgroups: /system.slice\n', /capture\.exclude_cgroups: expected a list of cgroup v2 paths, got string/],
     ['outputs:\n  prometheus:\n    listen: nowhere\n', /outputs\.prometheus\.listen: expected host:port/],
     ['outputs: [1, 2]\n', /outputs: expected a mapping, got a list/],
     ['capture:\n  tls: [\n', /llmslo\.yaml:\d+:\d+: invalid YAML/],
@@ -52,6 +55,7 @@ test('bad input names the file, the field and the problem in one line', () => {
   }
   assert.throws(() => loadConfig(null, { LLMSLO_CAPTURE__TLS: 'maybe' }), /LLMSLO_CAPTURE__TLS: capture\.tls: expected true or false/);
   assert.throws(() => loadConfig(null, { LLMSLO_NOPE__X: '1' }), /LLMSLO_NOPE__X: unknown setting nope\.x/);
+  assert.deepEqual(loadConfig(null, { LLMSLO_CAPTURE__EXCLUDE_CGROUPS: '/system.slice/ollama.service, /kubepods.slice' }).capture.exclude_cgroups, ['/system.slice/ollama.service', '/kubepods.slice']);
   const r = loadConfig(null, { LLMSLO_RECORDS__SERVER_REQUESTS: 'false' });
   assert.equal(r.records.server_requests, false);
   assert.equal(r.records.retrieval, true);
