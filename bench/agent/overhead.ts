@@ -7,7 +7,13 @@
 // measures: the steady state a node agent spends its life in. Within one agent's life the CPU per
 // chunk falls steeply over its first two loads and slowly after (V8 still optimising code); every
 // warm-up load's figure is reported (`…_warmup_loads`).
-// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3]
+// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3] [--ends client|both]
+//
+// --ends: which ends of the calls the agent sees. `client` (default): the simulator runs in its
+// own cgroup, excluded from capture (capture.exclude_cgroups), as a provider off the node is —
+// the agent sees each chunk once, on the client. `both`: the simulator is captured too, so every
+// chunk is captured twice (its write and the client's read) and becomes two records (an LLM
+// server on the node); the figures per 1,000 chunks/s still count client chunks.
 //
 // --itl-ms sets the simulator's gap between chunks (default: its profile, 18 ms median). At the
 // default, 200 streams offer ~11k chunks/s, more than the simulator and the SDK client can
@@ -16,7 +22,8 @@
 // node serving LLM streams has; report both.
 import { spawn } from 'node:child_process';
 import { cli, cpuSecondsOf, percentile, startCli } from '../lib/process.ts';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cgroup2Mount } from '../../src/capture/cgroups.ts';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,8 +37,11 @@ const { values } = parseArgs({
     tls: { type: 'boolean', default: false },
     'itl-ms': { type: 'string' },
     'warm-loads': { type: 'string', default: '3' },
+    ends: { type: 'string', default: 'client' },
   },
 });
+if (values.ends !== 'client' && values.ends !== 'both') throw new Error(`--ends: client or both, got ${values.ends}`);
+const BOTH_ENDS = values.ends === 'both';
 const ITL_MS = values['itl-ms'] === undefined ? null : Number(values['itl-ms']);
 const STREAMS = Number(values.streams);
 const COUNT = Number(values.count);
@@ -111,6 +121,14 @@ async function main(): Promise<void> {
   const caFile = join(dir, 'ca.pem');
   const sim = await startCli(['sim', 'provider', '--port', '0', ...(values.tls ? ['--tls', '--ca-out', caFile] : [])], /listening on (\S+)/);
   const url = sim.match[1]!;
+  // --ends client: the simulator in a cgroup of its own that the agent is told to skip
+  const cgroupMount = cgroup2Mount();
+  if (!BOTH_ENDS && cgroupMount === null) throw new Error('--ends client needs a cgroup v2 hierarchy (scripts/mounts.sh)');
+  const simCgroup = BOTH_ENDS ? null : `/llmslo-bench-sim-${process.pid}`;
+  if (simCgroup !== null) {
+    mkdirSync(join(cgroupMount!, simCgroup));
+    writeFileSync(join(cgroupMount!, simCgroup, 'cgroup.procs'), String(sim.child.pid));
+  }
   const caArgs = values.tls ? ['--ca', caFile] : [];
   if (ITL_MS !== null) {
     // the control endpoint lives on the simulator's own port (TLS: trust its CA)
@@ -124,7 +142,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       without.push(await runLoad(url, caArgs, `without-${r}`));
       // bpf_stats: the kernel times every BPF program run, for the probe cost per chunk
-      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true' });
+      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true', ...(simCgroup ? { LLMSLO_CAPTURE__EXCLUDE_CGROUPS: simCgroup } : {}) });
       const metricsUrl = agent.match[1]!;
       await new Promise((res) => setTimeout(res, 1500));
       // The agent's first minutes are not its steady state (JIT compilation of the per-call
@@ -160,12 +178,15 @@ async function main(): Promise<void> {
     }
   } finally {
     sim.child.kill('SIGTERM');
+    if (sim.child.exitCode === null && sim.child.signalCode === null) await new Promise((res) => sim.child.once('exit', res));
+    if (simCgroup !== null) rmdirSync(join(cgroupMount!, simCgroup));
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const summary = {
     when: new Date().toISOString(),
     loadavg: loadavg(),
     scheme: values.tls ? 'https' : 'http',
+    ends_captured: BOTH_ENDS ? 'both (simulator and client: each chunk captured twice)' : 'client (simulator excluded from capture, as a provider off the node)',
     streams: STREAMS,
     itl_ms: ITL_MS ?? 'profile default (18 ms median)',
     calls_per_phase: COUNT,
@@ -196,7 +217,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(flat, null, 2));
   const out = resolve(here, '../results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `agent-overhead-${summary.scheme}${ITL_MS === null ? '' : `-itl${ITL_MS}`}.json`), JSON.stringify(summary, null, 2));
+  writeFileSync(join(out, `agent-overhead-${summary.scheme}${ITL_MS === null ? '' : `-itl${ITL_MS}`}${BOTH_ENDS ? '-both-ends' : ''}.json`), JSON.stringify(summary, null, 2));
 }
 
 await main();

@@ -52,6 +52,8 @@ interface NativeModule {
   eventsVersion: number;
   libbpfVersion: string;
   takeLibbpfLog(): string;
+  /** mallopt(M_MMAP_THRESHOLD): allocations of at least `bytes` are mapped and unmapped on free. */
+  setMallocMmapThreshold(bytes: number): boolean;
 }
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
