@@ -177,6 +177,8 @@ export class LlmCallBuilder implements ExchangeHandler {
       // both ends have surely been seen: the response follows the request on both).
       this.inert = true;
       this.env.counters.mirroredServerSkipped++;
+      // the connection's ends stay paired for its life: the rest of it need not be parsed either
+      this.env.onMirroredServerConnection?.(this.conn.connId);
       return;
     }
     this.head = { status: head.status };

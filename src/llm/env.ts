@@ -29,6 +29,8 @@ export interface BuilderEnv {
   stream: StreamCounters;
   /** Do not follow the server end of a call whose client end is captured too. */
   skipMirroredServerSide: boolean;
+  /** Called when a connection turned out to be such a mirrored server end: its bytes can go unparsed. */
+  onMirroredServerConnection?: (connId: number) => void;
 }
 
 /** Stream framing counters shared by every call's SSE / NDJSON / JSON-array parser. */
@@ -62,6 +64,8 @@ export interface CallCounters {
   errorsByType: Partial<Record<ErrorType, number>>;
   /** Server ends of calls whose client end is captured too, not followed (skipMirroredServerSide). */
   mirroredServerSkipped: number;
+  /** Bytes of those connections dropped before HTTP parsing (the rest of the call and later ones). */
+  mirroredServerBytesDropped: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -77,6 +81,7 @@ export function newCallCounters(): CallCounters {
     lastInternalError: null,
     errorsByType: {},
     mirroredServerSkipped: 0,
+    mirroredServerBytesDropped: 0,
   };
 }
 

@@ -91,6 +91,8 @@ type Builder = LlmCallBuilder | RetrievalCallBuilder | ServerRequestBuilder;
 interface ConnEntry {
   http: HttpConnection;
   builders: Set<Builder>;
+  /** The server end of a call whose client end is captured too (skipMirroredServerSide): bytes dropped unparsed. */
+  mirrored: boolean;
 }
 
 const NO_HEADERS: Headers = { raw: new Map(), get: () => undefined };
@@ -114,6 +116,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     counters,
     stream: newStreamCounters(),
     skipMirroredServerSide: options.skipMirroredServerSide === true,
+    onMirroredServerConnection: (connId) => {
+      const e = conns.get(connId);
+      if (e !== undefined) e.mirrored = true;
+    },
   };
   const followRetrieval = options.retrieval !== false;
   const conns = new Map<number, ConnEntry>();
@@ -218,7 +224,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       safe(() => old.http.flush(0));
     }
     const holder: { e: ConnEntry | null } = { e: null };
-    const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set() };
+    const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set(), mirrored: false };
     holder.e = entry;
     conns.set(info.connId, entry);
     connStats.opened++;
@@ -255,6 +261,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           if (entry === undefined) {
             connStats.unknownDataConn++;
             entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
+          }
+          if (entry.mirrored) {
+            counters.mirroredServerBytesDropped += ev.bytes.length + ev.missingAfter;
+            break;
           }
           // inline try (no closure per event: this is the hot path)
           try {

@@ -82,6 +82,11 @@ describe('lifecycle', () => {
     const r = skipped.records as LlmCallRecord[];
     assert.deepEqual(r.map((x) => `${x.observed_side}:${x.conn_id}`).sort(), ['client:1', 'server:3'], 'the remote client\'s call keeps its server-side record');
     assert.equal(skipped.stats.calls.mirroredServerSkipped, 1);
+    // the mirrored end's response body is dropped before HTTP parsing, not framed and discarded
+    assert.ok(skipped.stats.calls.mirroredServerBytesDropped > 0, 'bytes after the response head dropped unparsed');
+    assert.equal(both.length, 3);
+    assert.equal(run(merged).stats.calls.mirroredServerBytesDropped, 0);
+    assert.deepEqual(r.find((x) => x.observed_side === 'client'), both.find((x) => x.observed_side === 'client'), 'the client record is unchanged');
   });
   test('process.comm comes from the resolver; time from the clock', () => {
     const r = run(fixtureEvents(byName('openai_embeddings')), { resolveComm: (pid) => (pid === 4242 ? 'python3' : null), clock: () => Date.UTC(2026, 0, 2, 3, 4, 5, 678) }).records[0]!;
