@@ -77,16 +77,16 @@ export class LiveCapture {
   listenerErrors = 0;
   /** Cgroup ids currently excluded in the kernel (capture.exclude_cgroups). */
   excludedCgroups = 0;
-  private readonly cgroupRoot: string | null;
   private excludeTimer: NodeJS.Timeout | null = null;
   private excludeReport: string | null = null;
 
   private constructor(
     private readonly loader: NativeLoader,
     private readonly opts: LiveCaptureOptions,
+    /** The cgroup v2 mount the excluded paths live under; null when nothing is excluded. */
+    private readonly cgroupRoot: string | null,
   ) {
     this.tls = opts.tls === false ? null : new TlsTargets(loader, { rescanIntervalMs: opts.tlsRescanIntervalMs, log: opts.log });
-    this.cgroupRoot = opts.excludeCgroups?.length ? cgroup2Mount() : null;
   }
 
   /** Checks the host, loads and attaches. Throws CaptureError with a one-line reason. */
@@ -126,7 +126,8 @@ export class LiveCapture {
       const problem = cgroupPathProblem(p);
       if (problem) throw new CaptureError(`excluded cgroup ${problem}`);
     }
-    if (exclude.length && cgroup2Mount() === null) throw new CaptureError('excluding cgroups needs the cgroup v2 hierarchy, and none is mounted');
+    const cgroupRoot = exclude.length ? cgroup2Mount() : null;
+    if (exclude.length && cgroupRoot === null) throw new CaptureError('excluding cgroups needs the cgroup v2 hierarchy, and none is mounted');
     const loader = new native.Loader();
     try {
       loader.open({ agentTgid: process.pid, payloadCap: cap, captureAll: opts.captureAll ? 1 : 0, ringBytes: ring, wakeupBytes: wakeup, skipCgroups: exclude.length ? 1 : 0 });
@@ -134,7 +135,7 @@ export class LiveCapture {
       const log = native.takeLibbpfLog().trim().split('\n').filter(Boolean).slice(-3).join(' | ');
       throw new CaptureError(`${err instanceof Error ? err.message : String(err)}${log ? `: ${log.slice(0, 400)}` : ''}`);
     }
-    const capture = new LiveCapture(loader, { ...opts, drainIntervalMs: drainMs });
+    const capture = new LiveCapture(loader, { ...opts, drainIntervalMs: drainMs }, cgroupRoot);
     try {
       capture.attachAll();
       if (opts.capturePorts?.length) loader.setCapturePorts(opts.capturePorts);

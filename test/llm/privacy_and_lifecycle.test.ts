@@ -84,7 +84,6 @@ describe('lifecycle', () => {
     assert.equal(skipped.stats.calls.mirroredServerSkipped, 1);
     // the mirrored end's response body is dropped before HTTP parsing, not framed and discarded
     assert.ok(skipped.stats.calls.mirroredServerBytesDropped > 0, 'bytes after the response head dropped unparsed');
-    assert.equal(both.length, 3);
     assert.equal(run(merged).stats.calls.mirroredServerBytesDropped, 0);
     assert.deepEqual(r.find((x) => x.observed_side === 'client'), both.find((x) => x.observed_side === 'client'), 'the client record is unchanged');
   });
