@@ -18,9 +18,9 @@
 // --scrape-s N (default 15): the agent's Prometheus endpoint is scraped every N s for its whole
 // life, as a Prometheus would from the start (the scrapes come from this process, so the agent
 // captures their traffic too). Without it the first scrape came right before the measured load
-// and that load paid for a one-time re-optimisation: the first non-LLM HTTP exchange (the
-// scrape's 64 KB response) takes paths the parser's optimised code had never seen, and V8
-// deoptimises and recompiles it (up to +0.9 points per 1,000 chunks/s on that load).
+// and that load paid for a one-time re-optimisation (up to +0.9 points per 1,000 chunks/s): V8
+// deoptimises the metrics path and, when the scrape's traffic is captured, the HTTP parser (the
+// first non-LLM exchange runs branches its optimised code never ran), then recompiles them.
 //
 // --itl-ms sets the simulator's gap between chunks (default: its profile, 18 ms median). At the
 // default, 200 streams offer ~11k chunks/s, more than the simulator and the SDK client can
