@@ -9,6 +9,7 @@ import { openaiChat, openaiEmbeddings, openaiResponses } from './adapters/openai
 import { tgiGenerate } from './adapters/tgi.ts';
 import type { Operation } from './records.ts';
 import { BoundedMemo } from '../util/bounded_memo.ts';
+import { decodeSegment } from '../util/uri.ts';
 
 export interface LlmRoute {
   adapter: Adapter;
@@ -82,14 +83,14 @@ export function routeLlmRequest(method: string, host: string | null, path: strin
     const verb = m[2]!;
     const embed = verb === 'embedContent' || verb === 'batchEmbedContents';
     const r = base(embed ? geminiEmbed : geminiGenerate, embed ? 'gemini_embed' : 'gemini', embed ? 'embeddings' : 'generate_content', provider);
-    r.pathModel = decodeURIComponent(m[1]!);
+    r.pathModel = decodeSegment(m[1]!);
     r.pathStream = verb === 'streamGenerateContent';
     return r;
   }
   m = VERTEX_ANTHROPIC.exec(path);
   if (m) {
     const r = base(anthropicMessages, 'anthropic', 'chat', 'gcp.vertex_ai');
-    r.pathModel = decodeURIComponent(m[1]!);
+    r.pathModel = decodeSegment(m[1]!);
     r.pathStream = m[2] === 'streamRawPredict';
     return r;
   }
@@ -105,7 +106,7 @@ export function routeLlmRequest(method: string, host: string | null, path: strin
   };
   const withAzureModel = (r: LlmRoute): LlmRoute => {
     const d = AZURE_DEPLOYMENT.exec(path);
-    if (d) r.pathModel = decodeURIComponent(d[1]!);
+    if (d) r.pathModel = decodeSegment(d[1]!);
     return r;
   };
   if (path.endsWith('/chat/completions')) return withAzureModel(base(openaiChat, 'openai_chat', 'chat', openaiProvider()));

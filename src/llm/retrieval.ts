@@ -4,6 +4,7 @@
 import type { ExchangeContext, ExchangeFinish, ExchangeHandler } from '../protocols/http_connection.ts';
 import type { ResponseHead } from '../protocols/http1.ts';
 import { CappedBytes } from '../protocols/bytes.ts';
+import { decodeSegment } from '../util/uri.ts';
 import { isObj, num } from './adapter.ts';
 import { rfc3339 } from './call.ts';
 import type { BuilderEnv } from './env.ts';
@@ -23,13 +24,6 @@ export interface RetrievalRoute {
 }
 
 const arrLen = (v: unknown): number | null => (Array.isArray(v) ? v.length : null);
-const dec = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
 
 const QDRANT = /^\/collections\/([^/]+)\/points\/(search|query|scroll|recommend|discover)(\/batch|\/groups)?$/;
 const CHROMA = /^\/api\/v[12]\/(?:tenants\/[^/]+\/databases\/[^/]+\/)?collections\/([^/]+)\/(query|get)$/;
@@ -47,7 +41,7 @@ export function routeRetrievalRequest(method: string, host: string | null, path:
     return {
       system: 'qdrant',
       operation: batch ? `${op}_batch` : op,
-      collection: dec(m[1]!),
+      collection: decodeSegment(m[1]!),
       inspect: (b) => ({ ok: true, topK: isObj(b) ? num(b['limit']) ?? num(b['top']) : null }),
       count: (b) => {
         if (!isObj(b)) return null;
@@ -84,7 +78,7 @@ export function routeRetrievalRequest(method: string, host: string | null, path:
     return {
       system: 'chroma',
       operation: m[2]!,
-      collection: dec(m[1]!),
+      collection: decodeSegment(m[1]!),
       inspect: (b) => ({ ok: true, topK: isObj(b) ? num(b['n_results']) ?? num(b['limit']) : null }),
       count: (b) => {
         if (!isObj(b)) return null;
@@ -110,14 +104,14 @@ export function routeRetrievalRequest(method: string, host: string | null, path:
     return {
       system: 'openai',
       operation: 'search',
-      collection: dec(m[1]!),
+      collection: decodeSegment(m[1]!),
       inspect: (b) => ({ ok: true, topK: isObj(b) ? num(b['max_num_results']) : null }),
       count: (b) => (isObj(b) ? arrLen(b['data']) : null),
     };
   }
   m = ES_SEARCH.exec(path);
   if (m) {
-    const index = m[1] ? dec(m[1]) : null;
+    const index = m[1] ? decodeSegment(m[1]) : null;
     return {
       system: 'elasticsearch',
       operation: 'search',
