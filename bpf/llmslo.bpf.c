@@ -198,6 +198,15 @@ struct {
 	__type(value, struct pending_bind);
 } pending_write_bind SEC(".maps");
 
+/* Connection ids (conn_state.id) whose payloads are not shipped, kept by user space, which
+ * removes an id when its connection closes. LRU: an id whose close was missed ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMSLO_MAX_MUTED_CONNS);
+	__type(key, __u64);
+	__type(value, __u8);
+} muted_conns SEC(".maps");
+
 /* Per-CPU scratch: an event is built here, then copied to the ring with its exact size. The
  * 512-byte BPF stack cannot hold a 4 KiB payload. */
 struct data_scratch {
@@ -226,6 +235,10 @@ struct {
 /* Connection ids: a global counter (atomic add, once per connection). Ids stay below 2^53 so
  * user space can hold them in a JS number. */
 __u64 next_conn_id = 0;
+
+/* Set (once, never cleared) by user space through the mmapped .bss when it first mutes a
+ * connection: until then no data path pays for the muted_conns lookup. */
+__u32 muting_active = 0;
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -267,6 +280,19 @@ static __always_inline bool skip_owner(const struct conn_state *c)
 		return false;
 	__u64 cg = c->cgroup_id; /* a stack copy for the key */
 	return bpf_map_lookup_elem(&skip_cgroups, &cg) != NULL;
+}
+
+/* User space asked for no more payloads of this connection: count what is not shipped. */
+static __always_inline bool conn_muted(const struct conn_state *c, __u32 bytes)
+{
+	if (!muting_active)
+		return false;
+	__u64 id = c->id; /* a stack copy for the key */
+	if (!bpf_map_lookup_elem(&muted_conns, &id))
+		return false;
+	stat_add(LLMSLO_STAT_MUTED_CALLS, 1);
+	stat_add(LLMSLO_STAT_MUTED_BYTES, bytes);
+	return true;
 }
 
 static __always_inline void fill_hdr(struct llmslo_hdr *h, __u16 type, __u32 size, __u64 ts)
@@ -614,6 +640,8 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 		 * SSL* bound to a closed connection means the SSL* address was reused. */
 		if (c && (c->id != b->conn_id || (c->closed && dir == LLMSLO_DIR_EGRESS)))
 			c = NULL;
+		if (c && conn_muted(c, len))
+			return;
 	}
 	struct data_scratch *s = data_template(ts, c ? sk : NULL, c, fd, len, dir, source, sys, ssl);
 	if (!s)
@@ -840,6 +868,8 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 		stat_add(LLMSLO_STAT_NON_HTTP_BYTES, total);
 		return 0;
 	}
+	if (conn_muted(c, total))
+		return 0;
 
 	struct data_scratch *s = data_template(now, sk, c, a.fd, total,
 					       egress ? LLMSLO_DIR_EGRESS : LLMSLO_DIR_INGRESS,

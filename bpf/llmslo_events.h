@@ -26,6 +26,9 @@
 #define LLMSLO_MAX_MMSG 4
 /* Cgroups whose tasks are not captured (capture.exclude_cgroups, with their descendants). */
 #define LLMSLO_MAX_SKIP_CGROUPS 4096
+/* Connections whose payloads user space no longer wants (e.g. the server end of a call whose
+ * client end is captured too): TCP events still flow, data records stop. */
+#define LLMSLO_MAX_MUTED_CONNS 65536
 #define LLMSLO_COMM_LEN 16
 #define LLMSLO_PATH_LEN 256
 
@@ -179,6 +182,8 @@ enum llmslo_stat {
 	LLMSLO_STAT_SOCK_CALLS,          /* syscalls on inet sockets seen */
 	LLMSLO_STAT_DATA_EVENTS,         /* data records emitted */
 	LLMSLO_STAT_SCRATCH_BUSY,        /* messages dropped: per-CPU builder in use (preemption) */
+	LLMSLO_STAT_MUTED_CALLS,         /* messages not shipped: their connection was muted */
+	LLMSLO_STAT_MUTED_BYTES,
 	LLMSLO_STAT_MAX,
 };
 

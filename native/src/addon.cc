@@ -66,6 +66,8 @@ class Loader : public Napi::ObjectWrap<Loader> {
       InstanceMethod("detachLink", &Loader::DetachLink),
       InstanceMethod("setCapturePorts", &Loader::SetCapturePorts),
       InstanceMethod("setSkippedCgroups", &Loader::SetSkippedCgroups),
+      InstanceMethod("muteConnection", &Loader::MuteConnection),
+      InstanceMethod("unmuteConnection", &Loader::UnmuteConnection),
       InstanceMethod("start", &Loader::Start),
       InstanceMethod("drain", &Loader::Drain),
       InstanceMethod("stats", &Loader::Stats),
@@ -325,6 +327,27 @@ class Loader : public Napi::ObjectWrap<Loader> {
         throw Napi::Error::New(env, "exclude cgroup " + std::to_string(id) + ": " + Errno(errno));
     }
     return Napi::Number::New(env, static_cast<double>(want.size()));
+  }
+
+  // muteConnection(connId): no more payload records for this connection (its TCP events still
+  // come). False when the kernel refused (the LRU map evicts, so only on a real error).
+  Napi::Value MuteConnection(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    uint64_t id = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    uint8_t one = 1;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.muted_conns), &id, &one, BPF_ANY)) return Napi::Boolean::New(env, false);
+    // Written through the mmapped .bss: the programs skip the map lookup until this is set.
+    if (!skel_->bss->muting_active) __atomic_store_n(&skel_->bss->muting_active, 1, __ATOMIC_RELEASE);
+    return Napi::Boolean::New(env, true);
+  }
+
+  // unmuteConnection(connId): forget a muted connection (it closed). False when it was not muted.
+  Napi::Value UnmuteConnection(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    uint64_t id = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    return Napi::Boolean::New(env, bpf_map_delete_elem(bpf_map__fd(skel_->maps.muted_conns), &id) == 0);
   }
 
   // Drains the ring into batch_ and hands it to JS. Returns records delivered.

@@ -112,6 +112,7 @@ export class Agent {
         retrieval: config.records.retrieval,
         serverRequests: config.records.server_requests,
         skipMirroredServerSide: config.records.skip_mirrored_server_side,
+        muteConnection: (connId) => capture.muteConnection(connId),
       },
       (rec) => this.onRecord(rec),
     );

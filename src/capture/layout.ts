@@ -43,6 +43,8 @@ export const KernelStatNames = [
   'sock_calls',
   'data_events',
   'scratch_busy',
+  'muted_calls',
+  'muted_bytes',
 ] as const;
 
 export const TcpStateName: Record<number, string> = {

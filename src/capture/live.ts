@@ -3,7 +3,7 @@
 // record batches to listeners (the decoder pipeline, a recorder, or both).
 import { cgroup2Mount, cgroupPathProblem, resolveCgroups } from './cgroups.ts';
 import { environmentChecks, ensureMounts } from './environment.ts';
-import { EventType, KernelStatNames, Layout } from './layout.ts';
+import { EventType, KernelStatNames, Layout, TcpState } from './layout.ts';
 import { loadNative, type LoaderStats, type NativeLoader } from './native.ts';
 import { TRACEPOINT_PROBES } from './probes.ts';
 import { TlsTargets } from './tls-targets.ts';
@@ -56,6 +56,8 @@ export class CaptureError extends Error {
 export const DEFAULT_PAYLOAD_CAP = 16 * 1024;
 export const MAX_PAYLOAD_CAP = 256 * 1024;
 export const DEFAULT_DRAIN_INTERVAL_MS = 100;
+/** The kernel's muted_conns map size (LLMSLO_MAX_MUTED_CONNS, checked by the layout test). */
+export const MAX_MUTED_CONNS = 65536;
 
 /**
  * A sixteenth of the ring, at most 256 KiB: the rest stays free for bursts, and batches stay
@@ -79,6 +81,10 @@ export class LiveCapture {
   excludedCgroups = 0;
   private excludeTimer: NodeJS.Timeout | null = null;
   private excludeReport: string | null = null;
+  /** Connections muted in the kernel, oldest first, until their TCP close is seen. */
+  private readonly muted = new Set<number>();
+  /** Mutes the kernel refused (map error); their payloads keep coming. */
+  muteFailures = 0;
 
   private constructor(
     private readonly loader: NativeLoader,
@@ -215,13 +221,41 @@ export class LiveCapture {
     }
   }
 
+  /**
+   * No more payload records for this connection (its TCP events still come): for connections
+   * whose bytes the consumer drops anyway. Undone by itself when the connection closes.
+   */
+  muteConnection(connId: number): void {
+    if (this.closed || this.muted.has(connId)) return;
+    if (this.muted.size >= MAX_MUTED_CONNS) {
+      // closes missed (lost records): forget the oldest rather than grow
+      const oldest = this.muted.values().next().value as number;
+      this.muted.delete(oldest);
+      this.loader.unmuteConnection(oldest);
+    }
+    if (this.loader.muteConnection(connId)) this.muted.add(connId);
+    else this.muteFailures++;
+  }
+
+  /** Connections muted now. */
+  get mutedConnections(): number {
+    return this.muted.size;
+  }
+
   private dispatch(batch: Buffer): void {
-    if (this.tls) {
-      // New processes may bring new TLS targets: a header-only walk, no full decode.
+    const muting = this.muted.size > 0;
+    if (this.tls || muting) {
+      // A header-only walk, no full decode: new processes may bring new TLS targets, and a
+      // muted connection's close ends its mute (its id is never reused).
       for (let off = 0; off + Layout.hdr.size <= batch.length; ) {
         const size = batch.readUInt32LE(off + Layout.hdr.recordSize);
         if (size < Layout.hdr.size) break;
-        if (batch.readUInt16LE(off) === EventType.exec) this.tls.onExec(batch.readUInt32LE(off + Layout.hdr.pid));
+        const type = batch.readUInt16LE(off);
+        if (type === EventType.exec) this.tls?.onExec(batch.readUInt32LE(off + Layout.hdr.pid));
+        else if (muting && type === EventType.conn && size >= Layout.conn.size && batch[off + Layout.conn.newState] === TcpState.close) {
+          const id = Number(batch.readBigUInt64LE(off + Layout.conn.connId));
+          if (this.muted.delete(id)) this.loader.unmuteConnection(id);
+        }
         off += (size + 7) & ~7;
       }
     }

@@ -61,6 +61,11 @@ export interface PipelineOptions {
    */
   skipMirroredServerSide?: boolean;
   /**
+   * Told the id of each connection the pipeline stops following for good (a mirrored server
+   * end): the capture can stop shipping its payloads at the source (LiveCapture.muteConnection).
+   */
+  muteConnection?: (connId: number) => void;
+  /**
    * Inbound requests of applications on this node (the observed process is the server, and the
    * request is not an LLM or retrieval call being served) -> `llmslo.server_request/v1`, with the
    * LLM and retrieval calls the process made while serving them (default true).
@@ -119,6 +124,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     onMirroredServerConnection: (connId) => {
       const e = conns.get(connId);
       if (e !== undefined) e.mirrored = true;
+      options.muteConnection?.(connId);
     },
   };
   const followRetrieval = options.retrieval !== false;

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { Layout, EVENTS_VERSION, CHUNK_BYTES, KernelStatNames } from '../../src/capture/layout.ts';
 import { decodeBatch, newDecoderStats, type RawEvent } from '../../src/capture/decoder.ts';
 import { MAX_EXCLUDED_CGROUPS } from '../../src/capture/cgroups.ts';
+import { MAX_MUTED_CONNS } from '../../src/capture/live.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -30,7 +31,7 @@ function cProgram(outFile: string): string {
     '#include "llmslo_events.h"',
     'int main(void) {',
     '  printf("{");',
-    '  printf("\\"version\\":%d,\\"chunk\\":%d,\\"statMax\\":%d,\\"maxSkipCgroups\\":%d", LLMSLO_EVENTS_VERSION, LLMSLO_CHUNK_BYTES, LLMSLO_STAT_MAX, LLMSLO_MAX_SKIP_CGROUPS);',
+    '  printf("\\"version\\":%d,\\"chunk\\":%d,\\"statMax\\":%d,\\"maxSkipCgroups\\":%d,\\"maxMutedConns\\":%d", LLMSLO_EVENTS_VERSION, LLMSLO_CHUNK_BYTES, LLMSLO_STAT_MAX, LLMSLO_MAX_SKIP_CGROUPS, LLMSLO_MAX_MUTED_CONNS);',
   ];
   for (const [key, [struct, map]] of Object.entries(fields)) {
     lines.push(`  printf(",\\"${key}.size\\":%zu", sizeof(struct ${struct}));`);
@@ -83,6 +84,7 @@ test('TypeScript layout matches bpf/llmslo_events.h (compiled with cc)', () => {
     assert.equal(out.chunk, CHUNK_BYTES);
     assert.equal(out.statMax, KernelStatNames.length, 'KernelStatNames must list every enum llmslo_stat entry');
     assert.equal(out.maxSkipCgroups, MAX_EXCLUDED_CGROUPS, 'the excluded-cgroup bound user space enforces is the kernel map size');
+    assert.equal(out.maxMutedConns, MAX_MUTED_CONNS, 'the muted-connection bound user space keeps is the kernel map size');
     for (const [key, [, map]] of Object.entries(fields)) {
       const ts = Layout[key as keyof typeof Layout] as Record<string, number>;
       assert.equal(ts.size, out[`${key}.size`], `${key}.size`);

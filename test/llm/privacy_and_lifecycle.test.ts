@@ -78,8 +78,10 @@ describe('lifecycle', () => {
     const merged = [...client, ...mirrored, ...other].sort((a, b) => a.tsNs - b.tsNs);
     const both = run(merged).records as LlmCallRecord[];
     assert.deepEqual(both.map((x) => x.observed_side).sort(), ['client', 'server', 'server']);
-    const skipped = run(merged, { skipMirroredServerSide: true });
+    const muted: number[] = [];
+    const skipped = run(merged, { skipMirroredServerSide: true, muteConnection: (id) => muted.push(id) });
     const r = skipped.records as LlmCallRecord[];
+    assert.deepEqual(muted, [2], 'the capture is asked to stop shipping the mirrored end (conn 2), once');
     assert.deepEqual(r.map((x) => `${x.observed_side}:${x.conn_id}`).sort(), ['client:1', 'server:3'], 'the remote client\'s call keeps its server-side record');
     assert.equal(skipped.stats.calls.mirroredServerSkipped, 1);
     // the mirrored end's response body is dropped before HTTP parsing, not framed and discarded
