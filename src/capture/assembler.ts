@@ -5,7 +5,8 @@
 //   - TLS plaintext is attributed to its socket connection; records that arrive before their
 //     SSL* is bound wait (bounded) for the TLS_BIND record, or go out on a connection of their own;
 //   - the TLS ClientHello that the kernel ships once per connection yields the SNI server name;
-//   - TCP close, reset and refusal become a close reason.
+//   - TCP close, reset and refusal become a close reason; a connect that never established
+//     (no byte, so no open) becomes a connect_failed event.
 import type { RawConn, RawData, RawEvent, RawTcp, RawTlsBind } from './decoder.ts';
 import { formatAddress } from './decoder.ts';
 import { DataFlags, TcpState } from './layout.ts';
@@ -38,6 +39,7 @@ export interface AssemblerStats {
   closes: number;
   connsEvicted: number;
   ciphertextDropped: number;
+  connectFailures: number;
 }
 
 interface ConnState {
@@ -85,6 +87,7 @@ export class StreamAssembler {
   readonly stats: AssemblerStats = {
     chunks: 0, continuationRecords: 0, incompleteMessages: 0, tlsBound: 0, tlsUnboundQueued: 0,
     tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0, ciphertextDropped: 0,
+    connectFailures: 0,
   };
   private readonly conns = new Map<number, ConnState>();
   /** Keyed by pendingKey(connId, direction): numbers, not strings, on the hot path. */
@@ -93,6 +96,8 @@ export class StreamAssembler {
   private readonly syntheticIds = new Map<string, number>();
   /** TCP closes waiting out their grace period, in arrival order. */
   private readonly closeQueue: RawConn[] = [];
+  /** Resets received on connections with no data yet (a refused SYN), until their CLOSE. */
+  private readonly resetsBeforeData = new Set<number>();
   private unboundBytes = 0;
   private nextSynthetic = SYNTHETIC_BASE;
   private lastTs = 0;
@@ -130,6 +135,10 @@ export class StreamAssembler {
         if (c) {
           if (ev.resetDir === 'sent') c.resetSent = true;
           else c.resetReceived = true;
+        } else if (ev.resetDir === 'received' && ev.connId !== 0) {
+          this.resetsBeforeData.add(ev.connId);
+          // bounded: resets on connections that never close here (passive, evicted) age out
+          if (this.resetsBeforeData.size > 4096) this.resetsBeforeData.delete(this.resetsBeforeData.values().next().value as number);
         }
         this.opts.onTcpEvent?.(ev);
         break;
@@ -317,13 +326,34 @@ export class StreamAssembler {
 
   private onConn(ev: RawConn): void {
     const c = this.conns.get(ev.connId);
-    if (!c) return;
+    if (!c) {
+      if (ev.newState === TcpState.close && ev.oldState === TcpState.synSent) this.connectFailed(ev);
+      else if (ev.newState === TcpState.close) this.resetsBeforeData.delete(ev.connId);
+      return;
+    }
     if (ev.newState === TcpState.finWait1 && !c.firstCloseSide) c.firstCloseSide = 'local';
     if (ev.newState === TcpState.closeWait && !c.firstCloseSide) c.firstCloseSide = 'remote';
     if (ev.newState !== TcpState.close) return;
     // Data queued before a close or reset is often read just after it (and reaches us after the
     // CLOSE record): the close is delivered once CLOSE_GRACE_NS of kernel time has passed.
     this.closeQueue.push(ev);
+  }
+
+  private connectFailed(ev: RawConn): void {
+    const refused = this.resetsBeforeData.delete(ev.connId);
+    this.stats.connectFailures++;
+    const t = ev.tuple;
+    const conn: ConnectionInfo = {
+      connId: ev.connId,
+      pid: ev.pid,
+      tid: ev.tid,
+      cgroupId: ev.cgroupId,
+      local: t.family ? { address: formatAddress(t.family, t.laddr), port: t.lport } : null,
+      remote: t.family ? { address: formatAddress(t.family, t.raddr), port: t.rport } : null,
+      tls: false,
+      serverName: null,
+    };
+    this.sink.onEvent({ kind: 'connect_failed', tsNs: ev.tsNs, conn, reason: refused ? 'refused' : 'timeout', attemptNs: ev.durationNs });
   }
 
   private deliverDueCloses(now: number): void {

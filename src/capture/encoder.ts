@@ -100,6 +100,18 @@ export function encodeConn(e: SynthConn): Buffer {
   return b;
 }
 
+/** A tcp_send_reset / tcp_receive_reset record. */
+export function encodeReset(e: SynthBase & { connId: number; tuple: SynthTuple; state: number; dir: 'sent' | 'received' }): Buffer {
+  const b = Buffer.alloc(Layout.tcp.size);
+  putHdr(b, 0, EventType.reset, Layout.tcp.size, e);
+  const L = Layout.tcp;
+  putU64(b, L.connId, e.connId);
+  putTuple(b, L.tuple, e.tuple);
+  b[L.state] = e.state;
+  b[L.resetDir] = e.dir === 'sent' ? 0 : 1;
+  return b;
+}
+
 export function encodeTlsBind(e: SynthBase & { sslPtr: number; connId: number; tuple: SynthTuple; fd?: number; source?: keyof typeof Source }): Buffer {
   const b = Buffer.alloc(Layout.tlsBind.size);
   putHdr(b, 0, EventType.tlsBind, Layout.tlsBind.size, e);

@@ -82,7 +82,22 @@ export interface CaptureLoss {
   lostRecords: number;
 }
 
-export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss;
+/**
+ * A TCP connect that never established (SYN_SENT -> CLOSE): no byte flowed, so no open or close
+ * event exists for it. `refused`: the peer answered the SYN with RST; `timeout`: no answer before
+ * the kernel or the application gave up (also unreachable networks).
+ */
+export interface ConnectFailed {
+  kind: 'connect_failed';
+  /** When the attempt ended. */
+  tsNs: number;
+  conn: ConnectionInfo;
+  reason: 'refused' | 'timeout';
+  /** connect() to the end of the attempt (0 when the kernel did not see the start). */
+  attemptNs: number;
+}
+
+export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss | ConnectFailed;
 
 /** Anything that consumes the per-connection stream (the HTTP layer, a debugging printer, ...). */
 export interface StreamSink {

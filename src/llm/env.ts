@@ -66,6 +66,10 @@ export interface CallCounters {
   mirroredServerSkipped: number;
   /** Bytes of those connections dropped before HTTP parsing (the rest of the call and later ones). */
   mirroredServerBytesDropped: number;
+  /** Failed connects to endpoints that served LLM calls before: each became a record. */
+  connectFailuresRecorded: number;
+  /** Failed connects to other endpoints (not known as LLM endpoints): counted only. */
+  connectFailuresOther: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -82,6 +86,8 @@ export function newCallCounters(): CallCounters {
     errorsByType: {},
     mirroredServerSkipped: 0,
     mirroredServerBytesDropped: 0,
+    connectFailuresRecorded: 0,
+    connectFailuresOther: 0,
   };
 }
 

@@ -13,10 +13,12 @@ import { HttpConnection, newHttpConnCounters } from '../protocols/http_connectio
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
+import { LlmEndpoints, connectFailureRecord } from './connect_failures.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
 import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounters } from './env.ts';
 import { splitTarget } from './http_meta.ts';
+import { LLM_CALL_SCHEMA } from './records.ts';
 import type { CallRecord } from './records.ts';
 import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
 import { DEFAULT_SERVER_REQUEST_LIMITS, ServerRequestBuilder, ServerRequestTracker, newServerRequestCounters } from './server_request.ts';
@@ -150,6 +152,13 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     }
   };
 
+  /** Remote ends that answered LLM calls: a failed connect to one is a failed LLM call. */
+  const llmEndpoints = new LlmEndpoints();
+  const emitLearning = (conn: ConnectionInfo) => (rec: CallRecord): void => {
+    if (rec.schema === LLM_CALL_SCHEMA) llmEndpoints.learn(rec, conn);
+    emit(rec);
+  };
+
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
       const req = ctx.request;
@@ -158,7 +167,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       const host = (hostHeader?.replace(/:\d+$/, '') ?? ctx.conn.serverName ?? null)?.toLowerCase() ?? null;
       const route = routeLlmRequest(req.method, host, path, query, req.headers.get('anthropic-version') !== undefined);
       let b: LlmCallBuilder | RetrievalCallBuilder | null = null;
-      if (route !== null) b = new LlmCallBuilder(ctx, route, env, emit);
+      if (route !== null) b = new LlmCallBuilder(ctx, route, env, ctx.role === 'client' ? emitLearning(ctx.conn) : emit);
       else if (followRetrieval) {
         const rr = routeRetrievalRequest(req.method, host, path);
         if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, emit);
@@ -288,6 +297,19 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           conns.delete(ev.connId);
           unlinkPeer(entry.http.info);
           safe(() => entry.http.onClose(ev.reason, ev.tsNs));
+          break;
+        }
+        case 'connect_failed': {
+          const ep = llmEndpoints.lookup(ev.conn.remote);
+          if (ep === undefined) {
+            counters.connectFailuresOther++;
+            break;
+          }
+          counters.connectFailuresRecorded++;
+          const rec = connectFailureRecord(ev, ep, env);
+          counters.llmCalls++;
+          counters.errorsByType[rec['error.type']!] = (counters.errorsByType[rec['error.type']!] ?? 0) + 1;
+          emit(rec);
           break;
         }
         case 'loss':

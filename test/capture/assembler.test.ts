@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CapturePipeline } from '../../src/capture/pipeline.ts';
-import { encodeConn, encodeData, encodeTlsBind } from '../../src/capture/encoder.ts';
+import { encodeConn, encodeData, encodeReset, encodeTlsBind } from '../../src/capture/encoder.ts';
 import { parseClientHelloSni } from '../../src/capture/tls-hello.ts';
 import type { StreamEvent, DataChunk } from '../../src/capture/stream.ts';
 
@@ -85,6 +85,34 @@ test('close reasons: peer reset, local close, refused', () => {
   p.flush(1e12);
   const closes = events.filter((e) => e.kind === 'close').map((e) => (e.kind === 'close' ? `${e.connId}:${e.reason}` : ''));
   assert.deepEqual(closes, ['1:local_close', '2:remote_close']);
+});
+
+test('a connect that never established is a connect_failed event: refused after a reset, else a timeout', () => {
+  const { p, events } = pipe();
+  const t = { laddr: [10, 0, 0, 1], raddr: [10, 0, 0, 9], lport: 40001, rport: 443 };
+  p.feedBatch(Buffer.concat([
+    encodeConn({ tsNs: 1, pid: 7, cgroupId: 55, connId: 11, tuple: t, oldState: 7, newState: 2 }),
+    encodeReset({ tsNs: 2, pid: 7, connId: 11, tuple: t, state: 2, dir: 'received' }),
+    encodeConn({ tsNs: 3, pid: 7, cgroupId: 55, connId: 11, tuple: t, oldState: 2, newState: 7, durationNs: 2 }),
+    encodeConn({ tsNs: 4, pid: 7, connId: 12, tuple: { ...t, lport: 40002 }, oldState: 7, newState: 2 }),
+    encodeConn({ tsNs: 3e9, pid: 7, connId: 12, tuple: { ...t, lport: 40002 }, oldState: 2, newState: 7, durationNs: 3e9 - 4 }),
+    // an established connection without data that closes is not a failed connect
+    encodeConn({ tsNs: 5, pid: 7, connId: 13, tuple: t, oldState: 2, newState: 1 }),
+    encodeConn({ tsNs: 6, pid: 7, connId: 13, tuple: t, oldState: 1, newState: 7 }),
+  ]));
+  const failed = events.filter((e) => e.kind === 'connect_failed');
+  assert.equal(failed.length, 2);
+  const [a, b] = failed;
+  assert.ok(a?.kind === 'connect_failed' && b?.kind === 'connect_failed');
+  assert.equal(a.reason, 'refused');
+  assert.equal(a.conn.connId, 11);
+  assert.equal(a.conn.pid, 7);
+  assert.equal(a.conn.cgroupId, 55);
+  assert.deepEqual(a.conn.remote, { address: '10.0.0.9', port: 443 });
+  assert.equal(a.attemptNs, 2);
+  assert.equal(b.reason, 'timeout');
+  assert.equal(b.attemptNs, 3e9 - 4);
+  assert.equal(events.length, 2, 'no open or close for connections without data');
 });
 
 test('data read just after a reset is delivered on its connection, before the close', () => {

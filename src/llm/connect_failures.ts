@@ -1,0 +1,127 @@
+// Connection attempts to LLM endpoints that never carried a request: the provider refused the
+// connection or never answered it. An availability SLO must count them — an endpoint that is
+// down fails every call this way — yet no HTTP byte exists to say what the call was. Its
+// destination does: an address and port that served LLM calls on this node before. The call
+// pipeline learns those from the calls it sees and turns a failed connect to one of them into an
+// llm_call record with error.type `connection_refused` or `timeout`.
+import type { ConnectFailed, ConnectionInfo, Endpoint } from '../capture/stream.ts';
+import { rfc3339 } from './call.ts';
+import type { BuilderEnv } from './env.ts';
+import { LLM_CALL_SCHEMA } from './records.ts';
+import type { LlmCallRecord, Operation } from './records.ts';
+
+/** What the last calls through an address and port were. */
+export interface KnownLlmEndpoint {
+  provider: string;
+  serverAddress: string | null;
+  serverPort: number | null;
+  operation: Operation;
+  method: string;
+  path: string;
+  stream: boolean;
+  tls: boolean;
+  /** The model each workload (cgroup id) last asked this endpoint for, newest last. */
+  models: Map<number, string>;
+}
+
+const MAX_MODELS_PER_ENDPOINT = 64;
+
+const key = (e: Endpoint): string => `${e.address}|${e.port}`;
+
+/** Remote endpoints that answered LLM calls, newest last, bounded. */
+export class LlmEndpoints {
+  private readonly byRemote = new Map<string, KnownLlmEndpoint>();
+
+  constructor(private readonly max = 1024) {}
+
+  get size(): number {
+    return this.byRemote.size;
+  }
+
+  /** A finished client-side call: its connection's remote end is an LLM endpoint if it answered. */
+  learn(rec: LlmCallRecord, conn: ConnectionInfo): void {
+    if (rec.observed_side !== 'client' || rec['http.response.status_code'] === null || conn.remote === null) return;
+    const k = key(conn.remote);
+    let e = this.byRemote.get(k);
+    if (e === undefined) {
+      e = { provider: '', serverAddress: null, serverPort: null, operation: 'chat', method: 'POST', path: '', stream: false, tls: false, models: new Map() };
+      if (this.byRemote.size >= this.max) this.byRemote.delete(this.byRemote.keys().next().value as string);
+    } else this.byRemote.delete(k); // re-inserted below: newest last
+    this.byRemote.set(k, e);
+    e.provider = rec['gen_ai.provider.name'];
+    e.serverAddress = rec['server.address'];
+    e.serverPort = rec['server.port'];
+    e.operation = rec['gen_ai.operation.name'];
+    e.method = rec['http.request.method'];
+    e.path = rec['url.path'];
+    e.stream = rec.stream;
+    e.tls = rec.capture === 'tls';
+    const model = rec['gen_ai.request.model'];
+    if (model !== null) {
+      e.models.delete(rec.cgroup_id);
+      e.models.set(rec.cgroup_id, model);
+      if (e.models.size > MAX_MODELS_PER_ENDPOINT) e.models.delete(e.models.keys().next().value as number);
+    }
+  }
+
+  lookup(remote: Endpoint | null): KnownLlmEndpoint | undefined {
+    return remote === null ? undefined : this.byRemote.get(key(remote));
+  }
+}
+
+/**
+ * The record of a call that failed before its request could be sent. Operation, path and
+ * provider are the endpoint's last call's; the model is the one this workload last asked it for
+ * (null if it never did). Durations are the connect attempt's.
+ */
+export function connectFailureRecord(ev: ConnectFailed, ep: KnownLlmEndpoint, env: Pick<BuilderEnv, 'clock' | 'resolveComm'>): LlmCallRecord {
+  const start = Math.max(0, ev.tsNs - ev.attemptNs);
+  return {
+    schema: LLM_CALL_SCHEMA,
+    time: rfc3339(env.clock(start)),
+    'gen_ai.operation.name': ep.operation,
+    'gen_ai.provider.name': ep.provider,
+    'gen_ai.request.model': ep.models.get(ev.conn.cgroupId) ?? null,
+    'gen_ai.response.model': null,
+    'gen_ai.response.id': null,
+    'gen_ai.response.finish_reasons': [],
+    'server.address': ep.serverAddress,
+    'server.port': ep.serverPort,
+    'http.request.method': ep.method,
+    'url.path': ep.path,
+    'http.request.resend_count': null,
+    stream: ep.stream,
+    'http.response.status_code': null,
+    'error.type': ev.reason === 'refused' ? 'connection_refused' : 'timeout',
+    'error.provider_code': ev.reason === 'refused' ? 'refused' : 'connect_timeout',
+    'error.source': 'transport',
+    'error.stream_class': null,
+    ttft_s: null,
+    ttfc_s: null,
+    duration_s: ev.attemptNs / 1e9,
+    tpot_s: null,
+    output_tokens_per_s: null,
+    inter_chunk_gap_s: null,
+    chunks: 0,
+    content_chunks: 0,
+    'gen_ai.usage.input_tokens': null,
+    'gen_ai.usage.output_tokens': null,
+    'gen_ai.usage.cache_read.input_tokens': null,
+    'gen_ai.usage.cache_creation.input_tokens': null,
+    'gen_ai.usage.reasoning.output_tokens': null,
+    tokens_source: null,
+    embeddings_count: null,
+    rate_limit: { remaining_requests: null, remaining_tokens: null, retry_after_s: null },
+    provider_request_id: null,
+    trace_id: null,
+    span_id: null,
+    capture: ep.tls ? 'tls' : 'plain',
+    process: { pid: ev.conn.pid, comm: env.resolveComm(ev.conn.pid) },
+    cgroup_id: ev.conn.cgroupId,
+    conn_id: ev.conn.connId,
+    observed_side: 'client',
+    partial: false,
+    partial_reasons: [],
+    timestamps_ns: { request_start: start, request_end: null, response_start: null, first_chunk: null, first_token: null, response_end: ev.tsNs },
+  };
+}
