@@ -70,6 +70,11 @@ export interface CallCounters {
   connectFailuresRecorded: number;
   /** Failed connects to other endpoints (not known as LLM endpoints): counted only. */
   connectFailuresOther: number;
+  /**
+   * Connects given up in under a second without an answer: happy-eyeballs racing another
+   * address (Node 250 ms, curl 200 ms) rather than a timeout; counted only.
+   */
+  connectAttemptsAbandoned: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -88,6 +93,7 @@ export function newCallCounters(): CallCounters {
     mirroredServerBytesDropped: 0,
     connectFailuresRecorded: 0,
     connectFailuresOther: 0,
+    connectAttemptsAbandoned: 0,
   };
 }
 

@@ -110,6 +110,12 @@ export function monotonicToEpochMs(): (monoNs: number) => number {
   return (ns) => ns / 1e6 + offsetMs;
 }
 
+/**
+ * An unanswered connect given up sooner than this is a client racing addresses (happy eyeballs),
+ * not a timeout of the call: SDK connect timeouts are seconds.
+ */
+const MIN_CONNECT_TIMEOUT_NS = 1e9;
+
 export function createCallPipeline(options: PipelineOptions, onRecord: (rec: CallRecord) => void): CallPipeline {
   const limits: PipelineLimits = { ...DEFAULT_PIPELINE_LIMITS, ...(options.limits ?? {}) };
   const counters = newCallCounters();
@@ -300,6 +306,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           break;
         }
         case 'connect_failed': {
+          if (ev.reason === 'timeout' && ev.attemptNs < MIN_CONNECT_TIMEOUT_NS) {
+            counters.connectAttemptsAbandoned++;
+            break;
+          }
           const ep = llmEndpoints.lookup(ev.conn.remote);
           if (ep === undefined) {
             counters.connectFailuresOther++;

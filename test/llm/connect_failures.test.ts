@@ -29,6 +29,8 @@ test('a failed connect to an endpoint that served LLM calls is a failed call of 
     failedConnect(info, 4, 'refused', ms(4e6), { cgroupId: 78 }),
     // an endpoint that never served an LLM call: counted, no record
     failedConnect(info, 5, 'refused', ms(5e6), { remote: { address: '10.0.0.10', port: 443 } }),
+    // an attempt abandoned after 250 ms (happy eyeballs: another address won): counted, no record
+    { ...failedConnect(info, 6, 'timeout', ms(6e6)), attemptNs: 250e6 },
   ];
   const { records, stats } = run(evs);
   const calls = records as LlmCallRecord[];
@@ -56,6 +58,7 @@ test('a failed connect to an endpoint that served LLM calls is a failed call of 
   assert.equal(otherWorkload!['gen_ai.provider.name'], first!['gen_ai.provider.name']);
   assert.equal(stats.calls.connectFailuresRecorded, 3);
   assert.equal(stats.calls.connectFailuresOther, 1);
+  assert.equal(stats.calls.connectAttemptsAbandoned, 1);
   assert.equal(stats.calls.errorsByType.connection_refused, 2);
   assert.equal(stats.calls.errorsByType.timeout, 1);
   assert.equal(stats.calls.llmCalls, 4);
