@@ -13,7 +13,7 @@ import { HttpConnection, newHttpConnCounters } from '../protocols/http_connectio
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
-import { LlmEndpoints, connectFailureRecord } from './connect_failures.ts';
+import { KnownEndpoints, connectFailureRecord } from './connect_failures.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
 import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounters } from './env.ts';
@@ -158,10 +158,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     }
   };
 
-  /** Remote ends that answered LLM calls: a failed connect to one is a failed LLM call. */
-  const llmEndpoints = new LlmEndpoints();
+  /** Remote ends that answered LLM or retrieval calls: a failed connect to one is a failed call. */
+  const knownEndpoints = new KnownEndpoints();
   const emitLearning = (conn: ConnectionInfo) => (rec: CallRecord): void => {
-    if (rec.schema === LLM_CALL_SCHEMA) llmEndpoints.learn(rec, conn);
+    knownEndpoints.learn(rec, conn);
     emit(rec);
   };
 
@@ -176,7 +176,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       if (route !== null) b = new LlmCallBuilder(ctx, route, env, ctx.role === 'client' ? emitLearning(ctx.conn) : emit);
       else if (followRetrieval) {
         const rr = routeRetrievalRequest(req.method, host, path);
-        if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, emit);
+        if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, ctx.role === 'client' ? emitLearning(ctx.conn) : emit);
       }
       if (b === null && servers !== null && ctx.role === 'server') {
         return track(entry(), new ServerRequestBuilder(ctx, servers, { clock: env.clock, resolveComm: env.resolveComm, emit }));
@@ -310,15 +310,17 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             counters.connectAttemptsAbandoned++;
             break;
           }
-          const ep = llmEndpoints.lookup(ev.conn.remote);
+          const ep = knownEndpoints.lookup(ev.conn.remote);
           if (ep === undefined) {
             counters.connectFailuresOther++;
             break;
           }
           counters.connectFailuresRecorded++;
           const rec = connectFailureRecord(ev, ep, env);
-          counters.llmCalls++;
-          counters.errorsByType[rec['error.type']!] = (counters.errorsByType[rec['error.type']!] ?? 0) + 1;
+          if (rec.schema === LLM_CALL_SCHEMA) counters.llmCalls++;
+          else counters.retrievalCalls++;
+          const type = ev.reason === 'refused' ? 'connection_refused' : 'timeout';
+          counters.errorsByType[type] = (counters.errorsByType[type] ?? 0) + 1;
           emit(rec);
           break;
         }

@@ -1,11 +1,11 @@
-// Failed connects to LLM endpoints become llm_call records (the provider down: refused, or never
-// answering), judged by the endpoint having served LLM calls before; other failed connects are
-// only counted.
+// Failed connects to LLM and vector-database endpoints become llm_call / retrieval_call records
+// (the server down: refused, or never answering), judged by the endpoint having served such calls
+// before; other failed connects are only counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConnectFailed, ConnectionInfo, StreamEvent } from '../../src/capture/stream.ts';
-import { LlmEndpoints } from '../../src/llm/connect_failures.ts';
-import type { LlmCallRecord } from '../../src/llm/records.ts';
+import { KnownEndpoints } from '../../src/llm/connect_failures.ts';
+import type { LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
 import { assertValid } from './validate.ts';
 import { asServerSide, connInfo, fixtureEvents, loadFixtures, run, T0 } from './wire.ts';
 
@@ -72,7 +72,7 @@ test('only answered client-side calls teach an endpoint; the learned set is boun
   assert.equal(served.records.length, 1);
   assert.equal(served.stats.calls.connectFailuresOther, 1);
 
-  const eps = new LlmEndpoints(2);
+  const eps = new KnownEndpoints(2);
   const rec = run(fixtureEvents(fx, 1)).records[0] as LlmCallRecord;
   const at = (port: number): ConnectionInfo => ({ ...info, remote: { address: '10.0.0.9', port } });
   eps.learn(rec, at(1));
@@ -86,4 +86,21 @@ test('only answered client-side calls teach an endpoint; the learned set is boun
   eps.learn({ ...rec, 'http.response.status_code': null }, at(4));
   assert.equal(eps.lookup({ address: '10.0.0.9', port: 4 }), undefined, 'no answer, not an endpoint');
   assert.equal(eps.lookup(null), undefined);
+});
+
+test('a failed connect to a vector database that answered before is a failed retrieval call', () => {
+  const fx = byName('qdrant_search');
+  const info = connInfo(fx, 1);
+  const { records, stats } = run([...fixtureEvents(fx, 1), failedConnect(info, 2, 'refused', ms(2e6))]);
+  assert.equal(records.length, 2);
+  for (const r of records) assertValid(r);
+  const [ok, refused] = records as RetrievalCallRecord[];
+  assert.equal(refused!.schema, 'llmslo.retrieval_call/v1');
+  assert.equal(refused!['error.type'], 'connection_refused');
+  assert.equal(refused!['http.response.status_code'], null);
+  for (const k of ['db.system.name', 'db.operation.name', 'db.collection.name', 'server.address', 'server.port', 'url.path', 'capture'] as const) assert.deepEqual(refused![k], ok![k], k);
+  assert.equal(refused!.result_count, null);
+  assert.equal(refused!.duration_s, 0.0015);
+  assert.equal(stats.calls.retrievalCalls, 2);
+  assert.equal(stats.calls.errorsByType.connection_refused, 1);
 });
