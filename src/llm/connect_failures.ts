@@ -96,6 +96,20 @@ export function connectFailureRecord(ev: ConnectFailed, ep: KnownEndpoint, env: 
   return ep.kind === 'llm' ? llmConnectFailure(ev, ep, env) : retrievalConnectFailure(ev, ep, env);
 }
 
+/** What both record kinds say about the attempt itself: who made it; no trace (no header sent). */
+function attemptFields(ev: ConnectFailed, env: RecordEnv) {
+  return {
+    trace_id: null,
+    span_id: null,
+    process: { pid: ev.conn.pid, comm: env.resolveComm(ev.conn.pid) },
+    cgroup_id: ev.conn.cgroupId,
+    conn_id: ev.conn.connId,
+    observed_side: 'client' as const,
+    partial: false,
+    partial_reasons: [] as string[],
+  };
+}
+
 const errorOf = (ev: ConnectFailed) => (ev.reason === 'refused' ? 'connection_refused' : 'timeout') as 'connection_refused' | 'timeout';
 
 /**
@@ -141,15 +155,8 @@ function llmConnectFailure(ev: ConnectFailed, ep: KnownLlmEndpoint, env: RecordE
     embeddings_count: null,
     rate_limit: { remaining_requests: null, remaining_tokens: null, retry_after_s: null },
     provider_request_id: null,
-    trace_id: null,
-    span_id: null,
     capture: ep.tls ? 'tls' : 'plain',
-    process: { pid: ev.conn.pid, comm: env.resolveComm(ev.conn.pid) },
-    cgroup_id: ev.conn.cgroupId,
-    conn_id: ev.conn.connId,
-    observed_side: 'client',
-    partial: false,
-    partial_reasons: [],
+    ...attemptFields(ev, env),
     timestamps_ns: { request_start: start, request_end: null, response_start: null, first_chunk: null, first_token: null, response_end: ev.tsNs },
   };
 }
@@ -175,15 +182,8 @@ function retrievalConnectFailure(ev: ConnectFailed, ep: KnownRetrievalEndpoint, 
     'error.type': errorOf(ev),
     duration_s: ev.attemptNs / 1e9,
     result_count: null,
-    trace_id: null,
-    span_id: null,
     capture: last.capture,
-    process: { pid: ev.conn.pid, comm: env.resolveComm(ev.conn.pid) },
-    cgroup_id: ev.conn.cgroupId,
-    conn_id: ev.conn.connId,
-    observed_side: 'client',
-    partial: false,
-    partial_reasons: [],
+    ...attemptFields(ev, env),
     timestamps_ns: { request_start: start, request_end: null, response_start: null, response_end: ev.tsNs },
   };
 }
