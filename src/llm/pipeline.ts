@@ -13,7 +13,10 @@ import { HttpConnection, newHttpConnCounters } from '../protocols/http_connectio
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
-import { KnownEndpoints, connectFailureRecord } from './connect_failures.ts';
+import { DnsFailureWatcher } from './dns_failures.ts';
+import type { DnsCounters } from './dns_failures.ts';
+import { KnownEndpoints, failedAttemptRecord, fromConnectFailed } from './failed_attempts.ts';
+import type { FailedAttempt, KnownEndpoint } from './failed_attempts.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
 import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounters } from './env.ts';
@@ -24,6 +27,7 @@ import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
 import { DEFAULT_SERVER_REQUEST_LIMITS, ServerRequestBuilder, ServerRequestTracker, newServerRequestCounters } from './server_request.ts';
 import type { ServerRequestCounters, ServerRequestLimits } from './server_request.ts';
 import { estimateTokens } from './tokens.ts';
+import { putBounded } from '../util/bounded_map.ts';
 
 export interface PipelineLimits extends CallLimits, HttpConnLimits {
   /** Connections tracked at once; the oldest is dropped (its calls flushed as partial) beyond it. */
@@ -87,6 +91,8 @@ export interface PipelineStats {
   /** Bytes currently held in parser buffers across all connections. */
   bufferedBytes: number;
   serverRequests: ServerRequestCounters & { open: number; heldIntervals: number };
+  /** DNS messages watched for failed lookups of known servers. */
+  dns: DnsCounters;
 }
 
 export interface CallPipeline extends StreamSink {
@@ -158,12 +164,22 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     }
   };
 
-  /** Remote ends that answered LLM or retrieval calls: a failed connect to one is a failed call. */
+  /** Endpoints that answered LLM or retrieval calls: a failed lookup of or connect to one is a failed call. */
   const knownEndpoints = new KnownEndpoints();
   const emitLearning = (conn: ConnectionInfo) => (rec: CallRecord): void => {
     knownEndpoints.learn(rec, conn);
     emit(rec);
   };
+  const emitFailedAttempt = (a: FailedAttempt, ep: KnownEndpoint): void => {
+    const rec = failedAttemptRecord(a, ep, env);
+    if (rec.schema === LLM_CALL_SCHEMA) counters.llmCalls++;
+    else counters.retrievalCalls++;
+    counters.errorsByType[a.errorType] = (counters.errorsByType[a.errorType] ?? 0) + 1;
+    emit(rec);
+  };
+  /** Client sockets to port 53 (UDP ones never close: bounded), watched for failed lookups. */
+  const dnsConns = new Map<number, ConnectionInfo>();
+  const dns = new DnsFailureWatcher(knownEndpoints, emitFailedAttempt);
 
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
@@ -266,6 +282,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     onEvent(ev: StreamEvent): void {
       switch (ev.kind) {
         case 'open':
+          if (ev.conn.remote?.port === 53 && !ev.conn.tls) {
+            putBounded(dnsConns, ev.conn.connId, ev.conn, limits.maxConnections);
+            break;
+          }
           safe(() => {
             const prev = conns.get(ev.conn.connId);
             if (prev) {
@@ -280,6 +300,11 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         case 'data': {
           let entry = conns.get(ev.connId);
           if (entry === undefined) {
+            const d = dnsConns.get(ev.connId);
+            if (d !== undefined) {
+              safe(() => dns.onData(d, ev));
+              break;
+            }
             connStats.unknownDataConn++;
             entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
           }
@@ -299,7 +324,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         }
         case 'close': {
           const entry = conns.get(ev.connId);
-          if (entry === undefined) return;
+          if (entry === undefined) {
+            dnsConns.delete(ev.connId);
+            return;
+          }
           conns.delete(ev.connId);
           unlinkPeer(entry.http.info);
           safe(() => entry.http.onClose(ev.reason, ev.tsNs));
@@ -316,12 +344,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             break;
           }
           counters.connectFailuresRecorded++;
-          const rec = connectFailureRecord(ev, ep, env);
-          if (rec.schema === LLM_CALL_SCHEMA) counters.llmCalls++;
-          else counters.retrievalCalls++;
-          const type = ev.reason === 'refused' ? 'connection_refused' : 'timeout';
-          counters.errorsByType[type] = (counters.errorsByType[type] ?? 0) + 1;
-          emit(rec);
+          emitFailedAttempt(fromConnectFailed(ev), ep);
           break;
         }
         case 'loss':
@@ -344,7 +367,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         for (const b of e.builders) buffered += b.bufferedBytes;
       }
       connStats.open = conns.size;
-      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 } };
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: { ...dns.counters } };
     },
   };
 }

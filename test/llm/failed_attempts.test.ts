@@ -1,12 +1,13 @@
-// Failed connects to LLM and vector-database endpoints become llm_call / retrieval_call records
-// (the server down: refused, or never answering), judged by the endpoint having served such calls
-// before; other failed connects are only counted.
+// Calls that failed before sending their request — a failed name lookup, a refused or unanswered
+// connect — become llm_call / retrieval_call records when the server served such calls before;
+// other failures are only counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConnectFailed, ConnectionInfo, StreamEvent } from '../../src/capture/stream.ts';
-import { KnownEndpoints } from '../../src/llm/connect_failures.ts';
+import type { ConnectFailed, ConnectionInfo, Direction, StreamEvent } from '../../src/capture/stream.ts';
+import { KnownEndpoints } from '../../src/llm/failed_attempts.ts';
 import type { LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
 import { assertValid } from './validate.ts';
+import { dnsMessage } from '../helpers/dns_wire.ts';
 import { asServerSide, connInfo, fixtureEvents, loadFixtures, run, T0 } from './wire.ts';
 
 const fixtures = loadFixtures();
@@ -103,4 +104,48 @@ test('a failed connect to a vector database that answered before is a failed ret
   assert.equal(refused!.duration_s, 0.0015);
   assert.equal(stats.calls.retrievalCalls, 2);
   assert.equal(stats.calls.errorsByType.connection_refused, 1);
+});
+
+test('a failed lookup of a server the workload called is a dns_failure call, once per lookup', () => {
+  const fx = byName('openai_chat_stream_usage');
+  const info = connInfo(fx, 1);
+  const ok = fixtureEvents(fx, 1);
+  const host = (run(ok).records[0] as LlmCallRecord)['server.address']!;
+  assert.ok(host && /[a-z]/.test(host), host);
+  const resolverConn = (connId: number, cgroupId = info.cgroupId): ConnectionInfo => ({ ...info, connId, cgroupId, local: { address: '10.0.0.2', port: 40000 + connId }, remote: { address: '10.96.0.10', port: 53 }, tls: false, serverName: null });
+  const open = (c: ConnectionInfo, at: number): StreamEvent => ({ kind: 'open', tsNs: at, conn: c });
+  const msg = (connId: number, direction: Direction, at: number, bytes: Buffer): StreamEvent => ({ kind: 'data', connId, direction, tsNs: at, bytes, missingAfter: 0, tls: false });
+  const lookup = (connId: number, at: number, rcode: number, name = host): StreamEvent[] => [
+    msg(connId, 'egress', at, dnsMessage(1, { response: false, name })),
+    msg(connId, 'egress', at, dnsMessage(2, { response: false, name, qtype: 28 })),
+    msg(connId, 'ingress', at + 3e6, dnsMessage(1, { response: true, rcode, name })),
+    msg(connId, 'ingress', at + 3.2e6, dnsMessage(2, { response: true, rcode, name, qtype: 28 })),
+  ];
+  const t = ms(2e6);
+  const evs: StreamEvent[] = [
+    ...ok,
+    open(resolverConn(10), t), ...lookup(10, t, 3), // NXDOMAIN, A and AAAA: one failed call
+    open(resolverConn(11), t + 2e9), ...lookup(11, t + 2e9, 2), // SERVFAIL, two seconds later: another
+    open(resolverConn(12, 78), t + 4e9), ...lookup(12, t + 4e9, 3), // a workload that never called it
+    open(resolverConn(13), t + 6e9), ...lookup(13, t + 6e9, 3, 'other.example.com'), // a name never called
+    open(resolverConn(14), t + 8e9), ...lookup(14, t + 8e9, 0), // resolved fine
+    // a resolver's own garbage on port 53
+    msg(14, 'ingress', t + 9e9, Buffer.from('not dns')),
+  ];
+  const { records, stats } = run(evs);
+  const failed = (records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
+  assert.equal(failed.length, 2, JSON.stringify(failed.map((r) => r['error.provider_code'])));
+  for (const r of failed) assertValid(r);
+  const [nx, sf] = failed;
+  assert.equal(nx!['error.type'], 'dns_failure');
+  assert.equal(nx!['error.provider_code'], 'NXDOMAIN');
+  assert.equal(nx!['error.source'], 'transport');
+  assert.equal(nx!['server.address'], host);
+  assert.equal(nx!.duration_s, 0.003, 'query to response');
+  assert.equal(nx!.conn_id, 10);
+  assert.equal(nx!['gen_ai.request.model'], (records[0] as LlmCallRecord)['gen_ai.request.model']);
+  assert.equal(sf!['error.provider_code'], 'SERVFAIL');
+  assert.deepEqual(stats.dns, { messages: 21, malformed: 1, failures: 8, recorded: 2 });
+  assert.equal(stats.calls.errorsByType.dns_failure, 2);
+  assert.equal(stats.connections.unknownDataConn, 0, 'DNS sockets are not HTTP connections');
 });

@@ -1,0 +1,70 @@
+// Failed name lookups of servers that answered LLM or vector-database calls: the call never got
+// as far as a connect. The kernel ships DNS messages (port 53, UDP or TCP); a response with
+// SERVFAIL, NXDOMAIN or REFUSED for a name a workload called before, to that same workload, is a
+// failed call of that workload (error.type `dns_failure`). Only the workload's own query counts:
+// a node-local resolver or forwarder (CoreDNS, systemd-resolved) that fails upstream on its
+// behalf is not the caller, and the caller gets the failure from it anyway.
+import type { ConnectionInfo, DataChunk } from '../capture/stream.ts';
+import { DNS_RCODE_NAMES, DnsRcode, parseDnsMessage } from '../protocols/dns.ts';
+import { putBounded } from '../util/bounded_map.ts';
+import type { FailedAttempt, KnownEndpoint, KnownEndpoints } from './failed_attempts.ts';
+
+const FAILING: ReadonlySet<number> = new Set([DnsRcode.servFail, DnsRcode.nxDomain, DnsRcode.refused]);
+/**
+ * One lookup asks A and AAAA and may retry the next server: one failed call per process and name
+ * within this much kernel time.
+ */
+const DEDUPE_NS = 1e9;
+const MAX_TRACKED = 4096;
+
+export interface DnsCounters {
+  /** DNS messages seen on client sockets. */
+  messages: number;
+  /** Of them, unparseable. */
+  malformed: number;
+  /** Responses with SERVFAIL/NXDOMAIN/REFUSED. */
+  failures: number;
+  /** Failures that became call records. */
+  recorded: number;
+}
+
+export class DnsFailureWatcher {
+  readonly counters: DnsCounters = { messages: 0, malformed: 0, failures: 0, recorded: 0 };
+  /** `connId:queryId` -> when the query left. */
+  private readonly queries = new Map<string, number>();
+  /** `pid|name` -> when its last failure was recorded. */
+  private readonly recent = new Map<string, number>();
+
+  constructor(
+    private readonly endpoints: KnownEndpoints,
+    private readonly onFailure: (a: FailedAttempt, ep: KnownEndpoint) => void,
+  ) {}
+
+  /** A message on a client socket to port 53. */
+  onData(conn: ConnectionInfo, ev: DataChunk): void {
+    this.counters.messages++;
+    const m = parseDnsMessage(ev.bytes);
+    if (m === null) {
+      this.counters.malformed++;
+      return;
+    }
+    const qk = `${conn.connId}:${m.id}`;
+    if (!m.response) {
+      if (ev.direction === 'egress') putBounded(this.queries, qk, ev.tsNs, MAX_TRACKED);
+      return;
+    }
+    if (ev.direction !== 'ingress') return;
+    const sentAt = this.queries.get(qk);
+    this.queries.delete(qk);
+    if (!FAILING.has(m.rcode) || m.name === null) return;
+    this.counters.failures++;
+    const ep = this.endpoints.lookupHost(m.name);
+    if (ep === undefined || !ep.workloads.has(conn.cgroupId)) return;
+    const dk = `${conn.pid}|${m.name}`;
+    const last = this.recent.get(dk);
+    if (last !== undefined && ev.tsNs - last < DEDUPE_NS) return;
+    putBounded(this.recent, dk, ev.tsNs, MAX_TRACKED);
+    this.counters.recorded++;
+    this.onFailure({ startNs: sentAt ?? ev.tsNs, endNs: ev.tsNs, conn, errorType: 'dns_failure', code: DNS_RCODE_NAMES[m.rcode] ?? String(m.rcode) }, ep);
+  }
+}

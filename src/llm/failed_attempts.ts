@@ -1,0 +1,207 @@
+// Calls that failed before their request could be sent: the server's name did not resolve, or
+// the server refused the connection or never answered it. An availability SLO must count them —
+// an endpoint that is down fails every call this way — yet no HTTP byte exists to say what the
+// call was. Its destination does: a host name, or an address and port, that served LLM or
+// vector-database calls on this node before. The call pipeline learns those from the calls it
+// sees and turns a failed attempt on one of them into an llm_call or retrieval_call record with
+// error.type `dns_failure`, `connection_refused` or `timeout`.
+import type { ConnectFailed, ConnectionInfo, Endpoint } from '../capture/stream.ts';
+import { rfc3339 } from './call.ts';
+import type { BuilderEnv } from './env.ts';
+import { LLM_CALL_SCHEMA, RETRIEVAL_CALL_SCHEMA } from './records.ts';
+import type { CallRecord, LlmCallRecord, Operation, RetrievalCallRecord } from './records.ts';
+import { putBounded } from '../util/bounded_map.ts';
+
+/** What the last LLM calls through an endpoint were. */
+export interface KnownLlmEndpoint {
+  kind: 'llm';
+  provider: string;
+  serverAddress: string | null;
+  serverPort: number | null;
+  operation: Operation;
+  method: string;
+  path: string;
+  stream: boolean;
+  tls: boolean;
+  /** The model each workload (cgroup id) last asked this endpoint for, newest last. */
+  models: Map<number, string>;
+  /** Workloads (cgroup ids) that called it, newest last. */
+  workloads: Map<number, true>;
+}
+
+/** What the last vector-database call through an endpoint was. */
+export interface KnownRetrievalEndpoint {
+  kind: 'retrieval';
+  rec: RetrievalCallRecord;
+  workloads: Map<number, true>;
+}
+
+export type KnownEndpoint = KnownLlmEndpoint | KnownRetrievalEndpoint;
+
+/** A call attempt that never sent its request. */
+export interface FailedAttempt {
+  /** The attempt's start (connect, DNS query) and end (kernel ns). */
+  startNs: number;
+  endNs: number;
+  /** The socket the attempt used (the TCP connection, or the DNS query's). */
+  conn: ConnectionInfo;
+  errorType: 'dns_failure' | 'connection_refused' | 'timeout';
+  /** Verbatim detail: `refused`, `connect_timeout`, the DNS RCODE name. */
+  code: string;
+}
+
+/** Workloads remembered per endpoint (their models too). */
+const MAX_WORKLOADS_PER_ENDPOINT = 64;
+
+const remoteKey = (e: Endpoint): string => `${e.address}|${e.port}`;
+const serverAddressOf = (e: KnownEndpoint): string | null => (e.kind === 'llm' ? e.serverAddress : e.rec['server.address']);
+
+
+/** Endpoints (remote address:port, and server host name) that answered LLM or vector-DB calls. */
+export class KnownEndpoints {
+  private readonly byRemote = new Map<string, KnownEndpoint>();
+  private readonly byHost = new Map<string, KnownEndpoint>();
+
+  constructor(private readonly max = 1024) {}
+
+  get size(): number {
+    return this.byRemote.size;
+  }
+
+  /** A finished client-side call: its connection's remote end is an endpoint of its kind if it answered. */
+  learn(rec: CallRecord, conn: ConnectionInfo): void {
+    if (rec.schema !== RETRIEVAL_CALL_SCHEMA && rec.schema !== LLM_CALL_SCHEMA) return;
+    if (rec.observed_side !== 'client' || rec['http.response.status_code'] === null || conn.remote === null) return;
+    const k = remoteKey(conn.remote);
+    const known = this.byRemote.get(k);
+    let e: KnownEndpoint;
+    if (rec.schema === RETRIEVAL_CALL_SCHEMA) e = { kind: 'retrieval', rec, workloads: known?.kind === 'retrieval' ? known.workloads : new Map() };
+    else {
+      e = known?.kind === 'llm' ? known : { kind: 'llm', provider: '', serverAddress: null, serverPort: null, operation: 'chat', method: 'POST', path: '', stream: false, tls: false, models: new Map(), workloads: new Map() };
+      learnLlm(e, rec);
+    }
+    putBounded(e.workloads, rec.cgroup_id, true, MAX_WORKLOADS_PER_ENDPOINT);
+    putBounded(this.byRemote, k, e, this.max);
+    const host = serverAddressOf(e);
+    if (host !== null) putBounded(this.byHost, host.toLowerCase(), e, this.max);
+  }
+
+  lookup(remote: Endpoint | null): KnownEndpoint | undefined {
+    return remote === null ? undefined : this.byRemote.get(remoteKey(remote));
+  }
+
+  /** By the server's name (a DNS question), lower case. */
+  lookupHost(name: string): KnownEndpoint | undefined {
+    return this.byHost.get(name);
+  }
+}
+
+function learnLlm(e: KnownLlmEndpoint, rec: LlmCallRecord): void {
+  e.provider = rec['gen_ai.provider.name'];
+  e.serverAddress = rec['server.address'];
+  e.serverPort = rec['server.port'];
+  e.operation = rec['gen_ai.operation.name'];
+  e.method = rec['http.request.method'];
+  e.path = rec['url.path'];
+  e.stream = rec.stream;
+  e.tls = rec.capture === 'tls';
+  const model = rec['gen_ai.request.model'];
+  if (model !== null) putBounded(e.models, rec.cgroup_id, model, MAX_WORKLOADS_PER_ENDPOINT);
+}
+
+/** A connect that never established, as a failed attempt. */
+export function fromConnectFailed(ev: ConnectFailed): FailedAttempt {
+  const refused = ev.reason === 'refused';
+  return { startNs: Math.max(0, ev.tsNs - ev.attemptNs), endNs: ev.tsNs, conn: ev.conn, errorType: refused ? 'connection_refused' : 'timeout', code: refused ? 'refused' : 'connect_timeout' };
+}
+
+type RecordEnv = Pick<BuilderEnv, 'clock' | 'resolveComm'>;
+
+/** The record of a call that failed before its request could be sent, of the endpoint's kind. */
+export function failedAttemptRecord(a: FailedAttempt, ep: KnownEndpoint, env: RecordEnv): CallRecord {
+  return ep.kind === 'llm' ? llmRecord(a, ep, env) : retrievalRecord(a, ep, env);
+}
+
+/** What both record kinds say about the attempt itself: who made it; no trace (no header sent). */
+function attemptFields(a: FailedAttempt, env: RecordEnv) {
+  return {
+    time: rfc3339(env.clock(a.startNs)),
+    'http.response.status_code': null,
+    'error.type': a.errorType,
+    duration_s: Math.max(0, a.endNs - a.startNs) / 1e9,
+    trace_id: null,
+    span_id: null,
+    process: { pid: a.conn.pid, comm: env.resolveComm(a.conn.pid) },
+    cgroup_id: a.conn.cgroupId,
+    conn_id: a.conn.connId,
+    observed_side: 'client' as const,
+    partial: false,
+    partial_reasons: [] as string[],
+  };
+}
+
+/**
+ * Operation, path and provider are the endpoint's last call's; the model is the one this workload
+ * last asked it for (null if it never did).
+ */
+function llmRecord(a: FailedAttempt, ep: KnownLlmEndpoint, env: RecordEnv): LlmCallRecord {
+  return {
+    schema: LLM_CALL_SCHEMA,
+    ...attemptFields(a, env),
+    'gen_ai.operation.name': ep.operation,
+    'gen_ai.provider.name': ep.provider,
+    'gen_ai.request.model': ep.models.get(a.conn.cgroupId) ?? null,
+    'gen_ai.response.model': null,
+    'gen_ai.response.id': null,
+    'gen_ai.response.finish_reasons': [],
+    'server.address': ep.serverAddress,
+    'server.port': ep.serverPort,
+    'http.request.method': ep.method,
+    'url.path': ep.path,
+    'http.request.resend_count': null,
+    stream: ep.stream,
+    'error.provider_code': a.code,
+    'error.source': 'transport',
+    'error.stream_class': null,
+    ttft_s: null,
+    ttfc_s: null,
+    tpot_s: null,
+    output_tokens_per_s: null,
+    inter_chunk_gap_s: null,
+    chunks: 0,
+    content_chunks: 0,
+    'gen_ai.usage.input_tokens': null,
+    'gen_ai.usage.output_tokens': null,
+    'gen_ai.usage.cache_read.input_tokens': null,
+    'gen_ai.usage.cache_creation.input_tokens': null,
+    'gen_ai.usage.reasoning.output_tokens': null,
+    tokens_source: null,
+    embeddings_count: null,
+    rate_limit: { remaining_requests: null, remaining_tokens: null, retry_after_s: null },
+    provider_request_id: null,
+    capture: ep.tls ? 'tls' : 'plain',
+    timestamps_ns: { request_start: a.startNs, request_end: null, response_start: null, first_chunk: null, first_token: null, response_end: a.endNs },
+  };
+}
+
+/** Database system, operation, collection and path are the endpoint's last call's. */
+function retrievalRecord(a: FailedAttempt, ep: KnownRetrievalEndpoint, env: RecordEnv): RetrievalCallRecord {
+  const last = ep.rec;
+  return {
+    schema: RETRIEVAL_CALL_SCHEMA,
+    ...attemptFields(a, env),
+    'gen_ai.operation.name': 'retrieval',
+    'db.system.name': last['db.system.name'],
+    'db.operation.name': last['db.operation.name'],
+    'gen_ai.data_source.id': last['gen_ai.data_source.id'],
+    'db.collection.name': last['db.collection.name'],
+    'gen_ai.request.top_k': null,
+    'server.address': last['server.address'],
+    'server.port': last['server.port'],
+    'http.request.method': last['http.request.method'],
+    'url.path': last['url.path'],
+    result_count: null,
+    capture: last.capture,
+    timestamps_ns: { request_start: a.startNs, request_end: null, response_start: null, response_end: a.endNs },
+  };
+}
