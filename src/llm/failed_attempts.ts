@@ -48,6 +48,8 @@ export interface FailedAttempt {
   errorType: 'dns_failure' | 'connection_refused' | 'timeout';
   /** Verbatim detail: `refused`, `connect_timeout`, the DNS RCODE name. */
   code: string;
+  /** The server name the attempt was for, when known from DNS (else the endpoint's last call's). */
+  serverAddress?: string;
 }
 
 /** Workloads remembered per endpoint (their models too). */
@@ -55,6 +57,8 @@ const MAX_WORKLOADS_PER_ENDPOINT = 64;
 
 const remoteKey = (e: Endpoint): string => `${e.address}|${e.port}`;
 const serverAddressOf = (e: KnownEndpoint): string | null => (e.kind === 'llm' ? e.serverAddress : e.rec['server.address']);
+/** The server port its calls named (Host header or connection). */
+export const endpointPort = (e: KnownEndpoint): number | null => (e.kind === 'llm' ? e.serverPort : e.rec['server.port']);
 
 
 /** Endpoints (remote address:port, and server host name) that answered LLM or vector-DB calls. */
@@ -109,10 +113,12 @@ function learnLlm(e: KnownLlmEndpoint, rec: LlmCallRecord): void {
   if (model !== null) putBounded(e.models, rec.cgroup_id, model, MAX_WORKLOADS_PER_ENDPOINT);
 }
 
-/** A connect that never established, as a failed attempt. */
-export function fromConnectFailed(ev: ConnectFailed): FailedAttempt {
+/** A connect that never established, as a failed attempt (for `serverName`, when DNS told). */
+export function fromConnectFailed(ev: ConnectFailed, serverName?: string): FailedAttempt {
   const refused = ev.reason === 'refused';
-  return { startNs: Math.max(0, ev.tsNs - ev.attemptNs), endNs: ev.tsNs, conn: ev.conn, errorType: refused ? 'connection_refused' : 'timeout', code: refused ? 'refused' : 'connect_timeout' };
+  const a: FailedAttempt = { startNs: Math.max(0, ev.tsNs - ev.attemptNs), endNs: ev.tsNs, conn: ev.conn, errorType: refused ? 'connection_refused' : 'timeout', code: refused ? 'refused' : 'connect_timeout' };
+  if (serverName !== undefined) a.serverAddress = serverName;
+  return a;
 }
 
 type RecordEnv = Pick<BuilderEnv, 'clock' | 'resolveComm'>;
@@ -154,7 +160,7 @@ function llmRecord(a: FailedAttempt, ep: KnownLlmEndpoint, env: RecordEnv): LlmC
     'gen_ai.response.model': null,
     'gen_ai.response.id': null,
     'gen_ai.response.finish_reasons': [],
-    'server.address': ep.serverAddress,
+    'server.address': a.serverAddress ?? ep.serverAddress,
     'server.port': ep.serverPort,
     'http.request.method': ep.method,
     'url.path': ep.path,
@@ -196,7 +202,7 @@ function retrievalRecord(a: FailedAttempt, ep: KnownRetrievalEndpoint, env: Reco
     'gen_ai.data_source.id': last['gen_ai.data_source.id'],
     'db.collection.name': last['db.collection.name'],
     'gen_ai.request.top_k': null,
-    'server.address': last['server.address'],
+    'server.address': a.serverAddress ?? last['server.address'],
     'server.port': last['server.port'],
     'http.request.method': last['http.request.method'],
     'url.path': last['url.path'],

@@ -13,9 +13,9 @@ import { HttpConnection, newHttpConnCounters } from '../protocols/http_connectio
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
-import { DnsFailureWatcher } from './dns_failures.ts';
-import type { DnsCounters } from './dns_failures.ts';
-import { KnownEndpoints, failedAttemptRecord, fromConnectFailed } from './failed_attempts.ts';
+import { DnsWatcher } from './dns_watch.ts';
+import type { DnsCounters } from './dns_watch.ts';
+import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed } from './failed_attempts.ts';
 import type { FailedAttempt, KnownEndpoint } from './failed_attempts.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
@@ -179,7 +179,19 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   };
   /** Client sockets to port 53 (UDP ones never close: bounded), watched for failed lookups. */
   const dnsConns = new Map<number, ConnectionInfo>();
-  const dns = new DnsFailureWatcher(knownEndpoints, emitFailedAttempt);
+  const dns = new DnsWatcher(knownEndpoints, emitFailedAttempt);
+  /**
+   * The endpoint a connect went to, and its name when DNS told it: the name a lookup gave the
+   * address for, if that name served calls on this port; else the address itself, if it did.
+   */
+  const endpointOf = (remote: Endpoint | null): { ep: KnownEndpoint; name?: string } | undefined => {
+    if (remote === null) return undefined;
+    const name = dns.nameOf(remote.address);
+    const byName = name === undefined ? undefined : knownEndpoints.lookupHost(name);
+    if (byName !== undefined && endpointPort(byName) === remote.port) return { ep: byName, name };
+    const byAddress = knownEndpoints.lookup(remote);
+    return byAddress === undefined ? undefined : { ep: byAddress };
+  };
 
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
@@ -338,13 +350,13 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             counters.connectAttemptsAbandoned++;
             break;
           }
-          const ep = knownEndpoints.lookup(ev.conn.remote);
-          if (ep === undefined) {
+          const known = endpointOf(ev.conn.remote);
+          if (known === undefined) {
             counters.connectFailuresOther++;
             break;
           }
           counters.connectFailuresRecorded++;
-          emitFailedAttempt(fromConnectFailed(ev), ep);
+          emitFailedAttempt(fromConnectFailed(ev, known.name), known.ep);
           break;
         }
         case 'loss':

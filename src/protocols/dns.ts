@@ -21,10 +21,13 @@ const HEADER = 12;
 /** RFC 1035: a name is at most 255 octets on the wire. */
 const MAX_NAME = 255;
 
+/** The message without a TCP length prefix (one equal to what follows). */
+function unframed(b: Uint8Array): Uint8Array {
+  return b.length >= HEADER + 2 && ((b[0]! << 8) | b[1]!) === b.length - 2 ? b.subarray(2) : b;
+}
+
 export function parseDnsMessage(bytes: Uint8Array): DnsMessage | null {
-  let b = bytes;
-  // TCP framing: a length prefix equal to what follows
-  if (b.length >= HEADER + 2 && ((b[0]! << 8) | b[1]!) === b.length - 2) b = b.subarray(2);
+  const b = unframed(bytes);
   if (b.length < HEADER) return null;
   const flags = (b[2]! << 8) | b[3]!;
   const opcode = (flags >> 11) & 0xf;
@@ -57,4 +60,56 @@ export function parseDnsMessage(bytes: Uint8Array): DnsMessage | null {
   if (at + 2 <= b.length) msg.qtype = (b[at]! << 8) | b[at + 1]!;
   msg.name = labels.join('.');
   return msg;
+}
+
+export interface DnsAddress {
+  /** AF_INET (2) or AF_INET6 (10), as the capture's tuples say. */
+  family: 2 | 10;
+  /** 4 or 16 bytes (a view into the message). */
+  bytes: Uint8Array;
+}
+
+/** At most this many answers are read from one response. */
+const MAX_ANSWERS = 32;
+
+/** Past a name at `at` (labels, ending in a root label or a compression pointer); -1 if malformed. */
+function skipName(b: Uint8Array, at: number): number {
+  for (let labels = 0; labels < 128 && at < b.length; labels++) {
+    const len = b[at]!;
+    if (len === 0) return at + 1;
+    if ((len & 0xc0) === 0xc0) return at + 2 <= b.length ? at + 2 : -1;
+    if (len > 63) return -1;
+    at += 1 + len;
+  }
+  return -1;
+}
+
+/**
+ * The A and AAAA records in a response's answer section (whatever their owner names: CNAME
+ * chains end in them), for the question's name. Empty for anything malformed.
+ */
+export function dnsAnswerAddresses(bytes: Uint8Array): DnsAddress[] {
+  const b = unframed(bytes);
+  if (b.length < HEADER) return [];
+  const qdcount = (b[4]! << 8) | b[5]!;
+  const ancount = Math.min((b[6]! << 8) | b[7]!, MAX_ANSWERS);
+  let at = HEADER;
+  for (let i = 0; i < qdcount && i < 4; i++) {
+    at = skipName(b, at);
+    if (at < 0 || at + 4 > b.length) return [];
+    at += 4; // type, class
+  }
+  const out: DnsAddress[] = [];
+  for (let i = 0; i < ancount; i++) {
+    at = skipName(b, at);
+    if (at < 0 || at + 10 > b.length) break;
+    const type = (b[at]! << 8) | b[at + 1]!;
+    const rdlen = (b[at + 8]! << 8) | b[at + 9]!;
+    at += 10;
+    if (at + rdlen > b.length) break;
+    if (type === 1 && rdlen === 4) out.push({ family: 2, bytes: b.subarray(at, at + 4) });
+    else if (type === 28 && rdlen === 16) out.push({ family: 10, bytes: b.subarray(at, at + 16) });
+    at += rdlen;
+  }
+  return out;
 }

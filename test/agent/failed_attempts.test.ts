@@ -1,7 +1,8 @@
-// `llmslo run` as root with real eBPF: when an LLM server that answered calls becomes unreachable,
-// a client's attempts that never send a request are failed calls — a refused connect
-// (connection_refused) and a failed name lookup (dns_failure, through a real resolver answering
-// SERVFAIL) — in JSONL and on the Prometheus endpoint, though no HTTP byte ever flowed.
+// `llmslo run` as root with real eBPF: when LLM servers that answered calls become unreachable,
+// a client's attempts that never send a request are failed calls, in JSONL and on the Prometheus
+// endpoint, though no HTTP byte ever flowed: a refused connect to the server's address
+// (connection_refused), a failed name lookup through a real resolver answering SERVFAIL
+// (dns_failure), and a refused connect to a new address that resolver gave the server's name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { join, resolve } from 'node:path';
 import { run, startPeer } from '../helpers/ebpf.ts';
 import { cli, requireRoot, startAgent } from '../helpers/agent.ts';
 
-const refuser = resolve(import.meta.dirname, '../fixtures/capture/dns_refuser.py');
+const dnsServer = resolve(import.meta.dirname, '../fixtures/capture/dns_server.py');
 const NAME = 'llm-test.example';
+const MOVED = 'llm-moved.example';
+const MOVED_TO = '127.0.0.88'; // nothing listens there
 const RESOLVER = '127.0.0.77';
 
 test('a refused connect to and a failed lookup of an LLM server that answered before are failed calls', { timeout: 180_000 }, async (t) => {
@@ -20,7 +23,7 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
   const jsonl = join(dir, 'calls.jsonl');
   const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
   const agent = await startAgent(['--jsonl', jsonl], env);
-  const dns = await startPeer('/usr/bin/python3', [refuser, RESOLVER, '2'], /^listening$/);
+  const dns = await startPeer('/usr/bin/python3', [dnsServer, RESOLVER, '2', `${MOVED}=${MOVED_TO}`], /^listening$/);
   try {
     const metricsUrl = /metrics at (\S+?);/.exec(agent.stderr())![1]!;
     const sim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
@@ -31,9 +34,11 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     try {
       const ran = await run(process.execPath, [cli, 'load', '--url', url, '--runner', 'openai', '--count', '2', '--concurrency', '1', '--quiet', '--out', join(dir, 'client.jsonl')], { env, timeoutMs: 90_000 });
       assert.equal(ran.code, 0, ran.stderr);
-      // the same server under a name: the agent learns the name from the Host header
-      const named = await run('curl', ['--resolve', `${NAME}:${port}:127.0.0.1`, ...curlArgs(NAME)]);
-      assert.equal(named.code, 0, named.stderr);
+      // the same server under two names: the agent learns them from the Host header
+      for (const name of [NAME, MOVED]) {
+        const named = await run('curl', ['--resolve', `${name}:${port}:127.0.0.1`, ...curlArgs(name)]);
+        assert.equal(named.code, 0, named.stderr);
+      }
     } finally {
       sim.child.kill('SIGTERM');
       if (sim.child.exitCode === null) await new Promise((r) => sim.child.once('exit', r));
@@ -45,28 +50,35 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     // bind-mounted in a mount namespace of its own (the host's is untouched)
     const resolvConf = join(dir, 'resolv.conf');
     writeFileSync(resolvConf, `nameserver ${RESOLVER}\noptions attempts:1 timeout:2\n`);
-    const unresolved = await run('unshare', ['-m', 'sh', '-c', `mount --bind ${resolvConf} /etc/resolv.conf && exec curl ${curlArgs(NAME).map((a) => `'${a}'`).join(' ')}`]);
+    const withResolver = (name: string) => run('unshare', ['-m', 'sh', '-c', `mount --bind ${resolvConf} /etc/resolv.conf && exec curl ${curlArgs(name).map((a) => `'${a}'`).join(' ')}`]);
+    const unresolved = await withResolver(NAME);
     assert.equal(unresolved.code, 6, `curl: could not resolve expected: ${unresolved.stderr}`);
+    // the other name now resolves to an address no call ever reached, where nothing listens
+    const moved = await withResolver(MOVED);
+    assert.equal(moved.code, 7, `curl: connection refused expected: ${moved.stderr}`);
 
+    // calls by error type on the Prometheus endpoint (summed over the other labels)
+    const countOf = (text: string, type: string): number =>
+      [...text.matchAll(new RegExp(`gen_ai_client_operation_duration_seconds_count\\{[^}]*error_type="${type}"[^}]*\\} (\\d+)`, 'g'))].reduce((n, m) => n + Number(m[1]), 0);
     let text = '';
     for (let i = 0; i < 50; i++) {
       text = await (await fetch(metricsUrl)).text();
-      if (/error_type="connection_refused"/.test(text) && /error_type="dns_failure"/.test(text)) break;
+      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 1) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.match(text, /gen_ai_client_operation_duration_seconds_count\{[^}]*error_type="connection_refused"[^}]*\} 1\b/);
-    assert.match(text, /gen_ai_client_operation_duration_seconds_count\{[^}]*error_type="dns_failure"[^}]*\} 1\b/);
+    assert.equal(countOf(text, 'connection_refused'), 2);
+    assert.equal(countOf(text, 'dns_failure'), 1);
     assert.equal(await agent.stop(), 0, agent.stderr());
     const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const ok = recs.filter((r) => r.observed_side === 'client' && r['error.type'] === null && r['server.port'] === port);
-    assert.equal(ok.length, 3, 'the three calls before the outage');
+    assert.equal(ok.length, 4, 'the four calls before the outage');
     const model = ok[0]!['gen_ai.request.model'];
 
     const conn = recs.filter((r) => r['error.type'] === 'connection_refused');
-    assert.equal(conn.length, 1, JSON.stringify(conn));
-    const c = conn[0]!;
+    assert.equal(conn.length, 2, JSON.stringify(conn));
+    const c = conn.find((r) => (r.process as { pid: number }).pid === refused.pid)!;
     assert.equal(c.schema, 'llmslo.llm_call/v1');
-    assert.equal((c.process as { pid: number }).pid, refused.pid, "curl's attempt");
+    assert.ok(c, "curl's attempt on the server's address");
     assert.equal(c['server.port'], port);
     assert.equal(c['gen_ai.provider.name'], ok[0]!['gen_ai.provider.name']);
     assert.equal(c['gen_ai.request.model'], model, "this workload's model at that endpoint");
@@ -74,6 +86,12 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     assert.equal(c['error.source'], 'transport');
     assert.equal(c['http.response.status_code'], null);
     assert.ok(typeof c.duration_s === 'number' && c.duration_s >= 0 && c.duration_s < 5, `connect attempt ${c.duration_s}`);
+
+    const m = conn.find((r) => (r.process as { pid: number }).pid === moved.pid);
+    assert.ok(m, "curl's attempt on the moved name's new address");
+    assert.equal(m['server.address'], MOVED);
+    assert.equal(m['server.port'], port);
+    assert.equal(m['gen_ai.request.model'], model);
 
     const lookups = recs.filter((r) => r['error.type'] === 'dns_failure');
     assert.equal(lookups.length, 1, `A and AAAA of one lookup are one failed call: ${JSON.stringify(lookups)}`);

@@ -145,7 +145,35 @@ test('a failed lookup of a server the workload called is a dns_failure call, onc
   assert.equal(nx!.conn_id, 10);
   assert.equal(nx!['gen_ai.request.model'], (records[0] as LlmCallRecord)['gen_ai.request.model']);
   assert.equal(sf!['error.provider_code'], 'SERVFAIL');
-  assert.deepEqual(stats.dns, { messages: 21, malformed: 1, failures: 8, recorded: 2 });
+  assert.deepEqual(stats.dns, { messages: 21, malformed: 1, failures: 8, recorded: 2, addressesLearned: 0 });
   assert.equal(stats.calls.errorsByType.dns_failure, 2);
   assert.equal(stats.connections.unknownDataConn, 0, 'DNS sockets are not HTTP connections');
+});
+
+test('a failed connect to an address a lookup gave for a known server name is that server\'s failed call', () => {
+  const fx = byName('openai_chat_stream_usage');
+  const info = connInfo(fx, 1);
+  const ok = fixtureEvents(fx, 1);
+  const first = run(ok).records[0] as LlmCallRecord;
+  const host = first['server.address']!;
+  const resolver: ConnectionInfo = { ...info, connId: 10, local: { address: '10.0.0.2', port: 40010 }, remote: { address: '10.96.0.10', port: 53 }, tls: false, serverName: null };
+  const t = ms(2e6);
+  const evs: StreamEvent[] = [
+    ...ok,
+    { kind: 'open', tsNs: t, conn: resolver },
+    { kind: 'data', connId: 10, direction: 'egress', tsNs: t, bytes: dnsMessage(5, { response: false, name: host }), missingAfter: 0, tls: false },
+    // the provider's name now points elsewhere (addresses rotate)
+    { kind: 'data', connId: 10, direction: 'ingress', tsNs: t + 1e6, bytes: dnsMessage(5, { response: true, name: host, answers: [[10, 0, 0, 77]] }), missingAfter: 0, tls: false },
+    failedConnect(info, 2, 'refused', t + 2e6, { remote: { address: '10.0.0.77', port: info.remote!.port } }),
+    failedConnect(info, 3, 'refused', t + 3e6, { remote: { address: '10.0.0.77', port: 8443 } }), // another port: not that server
+  ];
+  const { records, stats } = run(evs);
+  const failed = (records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
+  assert.equal(failed.length, 1);
+  assertValid(failed[0]!);
+  assert.equal(failed[0]!['error.type'], 'connection_refused');
+  assert.equal(failed[0]!['server.address'], host);
+  assert.equal(failed[0]!['gen_ai.request.model'], first['gen_ai.request.model']);
+  assert.equal(stats.dns.addressesLearned, 1);
+  assert.equal(stats.calls.connectFailuresOther, 1);
 });

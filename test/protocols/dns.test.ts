@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseDnsMessage } from '../../src/protocols/dns.ts';
+import { dnsAnswerAddresses, parseDnsMessage } from '../../src/protocols/dns.ts';
 import { dnsMessage } from '../helpers/dns_wire.ts';
 
 test('queries and responses: id, QR, RCODE, the question lower-cased, UDP and TCP framing', () => {
@@ -13,6 +13,21 @@ test('queries and responses: id, QR, RCODE, the question lower-cased, UDP and TC
   assert.deepEqual(r, { id: 7, response: true, rcode: 3, name: 'api.openai.com', qtype: 1 });
   const t = parseDnsMessage(dnsMessage(9, { response: true, rcode: 2, name: 'qdrant.svc', tcp: true }));
   assert.deepEqual(t, { id: 9, response: true, rcode: 2, name: 'qdrant.svc', qtype: 1 });
+});
+
+test('A and AAAA answers are read past the question, names compressed or not', () => {
+  const v6 = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+  const m = dnsMessage(3, { response: true, name: 'api.openai.com', answers: [[10, 0, 0, 77], v6], tcp: true });
+  assert.deepEqual(dnsAnswerAddresses(m).map((a) => [a.family, [...a.bytes]]), [[2, [10, 0, 0, 77]], [10, v6]]);
+  const udp = dnsMessage(3, { response: true, name: 'api.openai.com', answers: [[10, 0, 0, 77], v6] });
+  assert.equal(dnsAnswerAddresses(udp.subarray(0, udp.length - 3)).length, 1, 'a cut last answer is left out');
+  assert.deepEqual(dnsAnswerAddresses(dnsMessage(3, { response: true, rcode: 3, name: 'x.y' })), []);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (b) => {
+      for (const a of dnsAnswerAddresses(b)) assert.equal(a.bytes.length, a.family === 2 ? 4 : 16);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('short, truncated, compressed or oversized questions give what is readable, never a throw', () => {
