@@ -114,6 +114,7 @@ struct io_args {
 	__u64 sk;
 	__u64 buf;     /* buffer, iovec array, msghdr or mmsghdr array, by syscall */
 	__u64 ino;     /* socket inode */
+	__u64 addr;    /* sendto's destination / recvfrom's source sockaddr (unconnected UDP), or 0 */
 	__u32 count;   /* byte count, iovcnt or vlen */
 	__s32 fd;
 	__u8 sys;      /* enum llmslo_syscall */
@@ -655,7 +656,7 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 
 /* ---------------------------------------------------------------- syscalls */
 
-static __always_inline int enter_io(__s32 fd, __u64 buf, __u32 count, __u8 sys, __u64 flags)
+static __always_inline int enter_io(__s32 fd, __u64 buf, __u32 count, __u8 sys, __u64 flags, __u64 addr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (skip_current(pid_tgid >> 32))
@@ -667,9 +668,34 @@ static __always_inline int enter_io(__s32 fd, __u64 buf, __u32 count, __u8 sys, 
 	struct sock *sk = fd_to_inet_sock(fd, &is_udp, &ino);
 	if (!sk)
 		return 0;
-	struct io_args a = { .sk = (__u64)sk, .buf = buf, .ino = ino, .count = count, .fd = fd, .sys = sys, .is_udp = is_udp };
+	struct io_args a = { .sk = (__u64)sk, .buf = buf, .ino = ino, .addr = is_udp ? addr : 0, .count = count, .fd = fd, .sys = sys, .is_udp = is_udp };
 	bpf_map_update_elem(&active_io, &pid_tgid, &a, BPF_ANY);
 	return 0;
+}
+
+/* The peer of one message on an unconnected UDP socket, from its sockaddr (user memory). */
+struct peer_addr {
+	__u8 addr[16]; /* network order; IPv4 in the first 4 bytes, as in llmslo_tuple */
+	__u16 port;    /* host order; 0 = unknown */
+	__u16 _pad[3];
+};
+
+static __always_inline bool read_peer(__u64 uaddr, struct peer_addr *p)
+{
+	struct { __u16 family; __u16 port_be; __u32 v4; } head = {};
+	if (bpf_probe_read_user(&head, sizeof(head), (const void *)uaddr))
+		return false;
+	if (head.family == AF_INET) {
+		__builtin_memcpy(p->addr, &head.v4, 4);
+	} else if (head.family == AF_INET6) {
+		/* sockaddr_in6: family, port, flowinfo (4), then the address */
+		if (bpf_probe_read_user(p->addr, 16, (const void *)(uaddr + 8)))
+			return false;
+	} else {
+		return false;
+	}
+	p->port = bpf_ntohs(head.port_be);
+	return p->port != 0;
 }
 
 /* Reads the first bytes of the message for protocol sniffing, whatever the buffer kind. */
@@ -808,6 +834,7 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 	 * (HTTPS through a CONNECT proxy tunnel). */
 	bool ship = false;
 	bool hello = false;
+	struct peer_addr peer = {};
 	bool first_message = c->proto == PROTO_UNKNOWN;
 	if (c->proto != PROTO_TLS && (egress || c->proto != PROTO_HTTP)) {
 		__u8 head[8] = {};
@@ -856,6 +883,9 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 	} else if (c->is_udp) {
 		__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		/* An unconnected socket (musl's resolver) names its peer per message. */
+		if (rport == 0 && a.addr && read_peer(a.addr, &peer))
+			rport = peer.port;
 		if (rport == 53 || lport == 53) {
 			c->proto = PROTO_DNS;
 			ship = true;
@@ -876,6 +906,11 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 					       LLMSLO_SRC_SOCKET, a.sys, 0);
 	if (!s)
 		return 0;
+	if (peer.port) {
+		/* the socket has no peer of its own: the message's sockaddr is it */
+		s->ev.tuple.rport = peer.port;
+		__builtin_memcpy(s->ev.tuple.raddr, peer.addr, sizeof(peer.addr));
+	}
 	if (a.sys == LLMSLO_SYS_READ || a.sys == LLMSLO_SYS_WRITE || a.sys == LLMSLO_SYS_SENDTO ||
 	    a.sys == LLMSLO_SYS_RECVFROM) {
 		flush_data(!emit_span((const void *)a.buf, total));
@@ -885,27 +920,28 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 	return 0;
 }
 
-/* One enter/exit tracepoint pair per syscall. COUNT and FLAGS are expressions over ctx->args:
- * the byte count / iovec count / vlen argument, and the flags argument (for MSG_PEEK). */
-#define SYSCALL_PAIR(name, SYS, COUNT, FLAGS)                                                   \
+/* One enter/exit tracepoint pair per syscall. COUNT, FLAGS and ADDR are expressions over
+ * ctx->args: the byte count / iovec count / vlen argument, the flags argument (for MSG_PEEK), and
+ * the sockaddr argument of sendto/recvfrom (the peer of an unconnected UDP socket). */
+#define SYSCALL_PAIR(name, SYS, COUNT, FLAGS, ADDR)                                                   \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                             \
 	int sys_enter_##name(struct trace_event_raw_sys_enter *ctx)                             \
 	{                                                                                       \
-		return enter_io(ctx->args[0], ctx->args[1], COUNT, SYS, FLAGS);                 \
+		return enter_io(ctx->args[0], ctx->args[1], COUNT, SYS, FLAGS, ADDR);           \
 	}                                                                                       \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                              \
 	int sys_exit_##name(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx, ctx->ret, SYS); }
 
-SYSCALL_PAIR(read, LLMSLO_SYS_READ, ctx->args[2], 0)
-SYSCALL_PAIR(write, LLMSLO_SYS_WRITE, ctx->args[2], 0)
-SYSCALL_PAIR(readv, LLMSLO_SYS_READV, ctx->args[2], 0)
-SYSCALL_PAIR(writev, LLMSLO_SYS_WRITEV, ctx->args[2], 0)
-SYSCALL_PAIR(sendto, LLMSLO_SYS_SENDTO, ctx->args[2], 0)
-SYSCALL_PAIR(recvfrom, LLMSLO_SYS_RECVFROM, ctx->args[2], ctx->args[3])
-SYSCALL_PAIR(sendmsg, LLMSLO_SYS_SENDMSG, 0, 0)
-SYSCALL_PAIR(recvmsg, LLMSLO_SYS_RECVMSG, 0, ctx->args[2])
-SYSCALL_PAIR(sendmmsg, LLMSLO_SYS_SENDMMSG, ctx->args[2], 0)
-SYSCALL_PAIR(recvmmsg, LLMSLO_SYS_RECVMMSG, ctx->args[2], ctx->args[3])
+SYSCALL_PAIR(read, LLMSLO_SYS_READ, ctx->args[2], 0, 0)
+SYSCALL_PAIR(write, LLMSLO_SYS_WRITE, ctx->args[2], 0, 0)
+SYSCALL_PAIR(readv, LLMSLO_SYS_READV, ctx->args[2], 0, 0)
+SYSCALL_PAIR(writev, LLMSLO_SYS_WRITEV, ctx->args[2], 0, 0)
+SYSCALL_PAIR(sendto, LLMSLO_SYS_SENDTO, ctx->args[2], 0, ctx->args[4])
+SYSCALL_PAIR(recvfrom, LLMSLO_SYS_RECVFROM, ctx->args[2], ctx->args[3], ctx->args[4])
+SYSCALL_PAIR(sendmsg, LLMSLO_SYS_SENDMSG, 0, 0, 0)
+SYSCALL_PAIR(recvmsg, LLMSLO_SYS_RECVMSG, 0, ctx->args[2], 0)
+SYSCALL_PAIR(sendmmsg, LLMSLO_SYS_SENDMMSG, ctx->args[2], 0, 0)
+SYSCALL_PAIR(recvmmsg, LLMSLO_SYS_RECVMMSG, ctx->args[2], ctx->args[3], 0)
 
 /* ---------------------------------------------------------------- TLS uprobes */
 
