@@ -97,7 +97,8 @@ struct conn_state {
 	__u8 tls_bound;
 	__u8 client_hello_sent;
 	__u8 closed;            /* TCP reached CLOSE: kept as a tombstone for reads of queued data */
-	__u8 _pad[3];
+	__u8 plain_seen;        /* TLS plaintext was emitted for it (the handshake succeeded) */
+	__u8 _pad[2];
 	__u64 ino;              /* socket inode: tells a reused struct sock address from the old one */
 };
 
@@ -643,6 +644,8 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 			c = NULL;
 		if (c && conn_muted(c, len))
 			return;
+		if (c)
+			c->plain_seen = 1;
 	}
 	struct data_scratch *s = data_template(ts, c ? sk : NULL, c, fd, len, dir, source, sys, ssl);
 	if (!s)
@@ -731,6 +734,37 @@ static __always_inline bool port_configured(struct sock *sk)
 	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	return bpf_map_lookup_elem(&capture_ports, &lport) || bpf_map_lookup_elem(&capture_ports, &rport);
+}
+
+/*
+ * A message that is a TLS alert on its own: a plaintext alert record (type 21: TLS 1.2, or before
+ * encryption), or, from the client, one encrypted TLS 1.3 record of 19 bytes (2 alert bytes, the
+ * inner type, a 16-byte tag: no Finished or data record is that small), possibly after a
+ * middlebox-compatibility ChangeCipherSpec. Only small messages are read.
+ */
+static __always_inline bool is_tls_alert(struct io_args *a, __u32 total, bool egress)
+{
+	if (total > 64 || total < 7) /* a plaintext alert record is 7 bytes */
+		return false;
+	/* Only buffer and iovec syscalls (what OpenSSL's socket BIO and Node use): a small stack. */
+	__u64 ptr = a->buf;
+	if (a->sys == LLMSLO_SYS_READV || a->sys == LLMSLO_SYS_WRITEV) {
+		if (bpf_probe_read_user(&ptr, sizeof(ptr), (const void *)a->buf)) /* iov[0].iov_base */
+			return false;
+	} else if (a->sys != LLMSLO_SYS_READ && a->sys != LLMSLO_SYS_WRITE && a->sys != LLMSLO_SYS_SENDTO &&
+		   a->sys != LLMSLO_SYS_RECVFROM) {
+		return false;
+	}
+	__u8 h[11] = {};
+	if (bpf_probe_read_user(h, total >= 11 ? 11 : 7, (const void *)ptr) || h[1] != 3)
+		return false;
+	if (h[0] == 21)
+		return true;
+	if (!egress)
+		return false;
+	if (h[0] == 20 && total == 30) /* ChangeCipherSpec (6 bytes), then the record */
+		return h[6] == 23 && h[9] == 0 && h[10] == 19;
+	return total == 24 && h[0] == 23 && h[3] == 0 && h[4] == 19;
 }
 
 /* Walk an iovec array (bpf_loop, see span_chunk) and append up to `total` bytes. */
@@ -872,6 +906,9 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 		/* Ship the ClientHello once: user space reads the SNI from it. Never ciphertext. */
 		if (hello && !c->client_hello_sent) {
 			c->client_hello_sent = 1;
+			ship = true;
+		} else if (c->client_hello_sent && !c->plain_seen && is_tls_alert(&a, total, egress)) {
+			/* an alert before any plaintext: user space decides whether the handshake failed */
 			ship = true;
 		}
 		if (egress) {

@@ -40,6 +40,7 @@ export interface AssemblerStats {
   connsEvicted: number;
   ciphertextDropped: number;
   connectFailures: number;
+  tlsFailures: number;
 }
 
 interface ConnState {
@@ -50,6 +51,10 @@ interface ConnState {
   resetReceived: boolean;
   firstCloseSide: 'local' | 'remote' | null;
   pid: number;
+  /** The connection as of its ClientHello, until plaintext opens it. */
+  hello: { conn: ConnectionInfo; tsNs: number } | null;
+  /** A TLS alert seen before any plaintext. */
+  alert: { direction: 'egress' | 'ingress'; description: number | null } | null;
 }
 
 interface PendingMessage {
@@ -80,6 +85,16 @@ const SYNTHETIC_BASE = 2 ** 52;
 const MAX_CONNS = 65536;
 /** How long a TCP close waits for reads of data queued before it (kernel ns). */
 const CLOSE_GRACE_NS = 100e6;
+/**
+ * A TLS alert record on its own, as the kernel ships them (see is_tls_alert in the BPF program):
+ * plaintext (type 21), or one 19-byte encrypted TLS 1.3 record, possibly after a ChangeCipherSpec.
+ */
+function isTlsAlert(b: Uint8Array): boolean {
+  if (b.length >= 7 && b[0] === 21 && b[1] === 3) return true;
+  const off = b.length === 30 && b[0] === 20 ? 6 : 0;
+  return b.length === off + 24 && b[off] === 23 && b[off + 1] === 3 && b[off + 3] === 0 && b[off + 4] === 19;
+}
+
 /** Flags on the last record of a message that ends short of its length. */
 const MESSAGE_ENDED = DataFlags.truncated | DataFlags.readFault;
 
@@ -87,7 +102,7 @@ export class StreamAssembler {
   readonly stats: AssemblerStats = {
     chunks: 0, continuationRecords: 0, incompleteMessages: 0, tlsBound: 0, tlsUnboundQueued: 0,
     tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0, ciphertextDropped: 0,
-    connectFailures: 0,
+    connectFailures: 0, tlsFailures: 0,
   };
   private readonly conns = new Map<number, ConnState>();
   /** Keyed by pendingKey(connId, direction): numbers, not strings, on the hot path. */
@@ -156,7 +171,7 @@ export class StreamAssembler {
   private conn(connId: number, pid: number): ConnState {
     let c = this.conns.get(connId);
     if (!c) {
-      c = { opened: false, tls: false, serverName: null, resetSent: false, resetReceived: false, firstCloseSide: null, pid };
+      c = { opened: false, tls: false, serverName: null, resetSent: false, resetReceived: false, firstCloseSide: null, pid, hello: null, alert: null };
       this.conns.set(connId, c);
       if (this.conns.size > MAX_CONNS) {
         // Connections whose close we never saw (UDP, evicted kernel state): forget the oldest.
@@ -189,6 +204,12 @@ export class StreamAssembler {
           c.serverName = sni;
           this.stats.sniSeen++;
         }
+        c.hello = { conn: this.connInfo(ev, ev.connId, true, sni ?? null), tsNs: ev.tsNs };
+      } else if (isTlsAlert(ev.payload)) {
+        // shipped by the kernel only before any plaintext on a connection that sent a ClientHello
+        const c = this.conns.get(ev.connId);
+        if (c && !c.opened && c.alert === null) c.alert = { direction: ev.direction, description: ev.payload[0] === 21 ? ev.payload[6]! : null };
+        this.stats.ciphertextDropped++; // never delivered as data either
       } else {
         this.stats.ciphertextDropped++;
       }
@@ -251,21 +272,26 @@ export class StreamAssembler {
     if (!c.opened) {
       c.opened = true;
       this.stats.opens++;
-      const info: ConnectionInfo = {
-        connId,
-        pid: ev.pid,
-        tid: ev.tid,
-        cgroupId: ev.cgroupId,
-        local: ev.tuple.family ? { address: formatAddress(ev.tuple.family, ev.tuple.laddr), port: ev.tuple.lport } : null,
-        remote: ev.tuple.family ? { address: formatAddress(ev.tuple.family, ev.tuple.raddr), port: ev.tuple.rport } : null,
-        tls,
-        serverName: c.serverName,
-      };
+      c.hello = null;
+      const info = this.connInfo(ev, connId, tls, c.serverName);
       this.opts.processes?.get(ev.pid);
       this.sink.onEvent({ kind: 'open', tsNs: ev.tsNs, conn: info });
     }
     this.stats.chunks++;
     this.sink.onEvent({ kind: 'data', connId, direction: ev.direction, tsNs: ev.tsNs, bytes, missingAfter, tls });
+  }
+
+  private connInfo(ev: RawData, connId: number, tls: boolean, serverName: string | null): ConnectionInfo {
+    return {
+      connId,
+      pid: ev.pid,
+      tid: ev.tid,
+      cgroupId: ev.cgroupId,
+      local: ev.tuple.family ? { address: formatAddress(ev.tuple.family, ev.tuple.laddr), port: ev.tuple.lport } : null,
+      remote: ev.tuple.family ? { address: formatAddress(ev.tuple.family, ev.tuple.raddr), port: ev.tuple.rport } : null,
+      tls,
+      serverName,
+    };
   }
 
   // ------------------------------------------------------------------ TLS binding
@@ -379,7 +405,19 @@ export class StreamAssembler {
     if (c.opened) {
       this.stats.closes++;
       this.sink.onEvent({ kind: 'close', connId: ev.connId, tsNs: ev.tsNs, reason });
+    } else if (c.hello !== null && c.alert !== null && !this.unboundPendingFor(c.pid)) {
+      // No plaintext ever, an alert, and no plaintext of this process waiting for its binding
+      // (it could be this connection's): the handshake failed.
+      this.stats.tlsFailures++;
+      this.sink.onEvent({ kind: 'tls_failed', tsNs: ev.tsNs, conn: c.hello.conn, helloNs: c.hello.tsNs, alertDirection: c.alert.direction, alertDescription: c.alert.description });
     }
+  }
+
+  private unboundPendingFor(pid: number): boolean {
+    if (this.unbound.size === 0) return false;
+    const prefix = `${pid}:`;
+    for (const key of this.unbound.keys()) if (key.startsWith(prefix)) return true;
+    return false;
   }
 
   /**

@@ -74,6 +74,10 @@ export function formatStream(ev: StreamEvent): string {
       return `${secs(ev.tsNs)} close conn=${ev.connId} ${ev.reason}`;
     case 'loss':
       return `${secs(ev.tsNs)} LOSS ${ev.lostRecords} records`;
+    case 'tls_failed': {
+      const c = ev.conn;
+      return `${secs(ev.tsNs)} tls failed conn=${c.connId} pid=${c.pid} ->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'}${c.serverName ? ` sni=${c.serverName}` : ''} alert ${ev.alertDirection === 'egress' ? 'sent' : 'received'}${ev.alertDescription === null ? '' : ` ${ev.alertDescription}`}`;
+    }
     case 'connect_failed': {
       const c = ev.conn;
       return `${secs(ev.tsNs)} connect ${ev.reason} conn=${c.connId} pid=${c.pid} ->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'} after ${(ev.attemptNs / 1e6).toFixed(1)} ms`;

@@ -97,7 +97,24 @@ export interface ConnectFailed {
   attemptNs: number;
 }
 
-export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss | ConnectFailed;
+/**
+ * A TLS connection that closed without any plaintext, after a TLS alert: its handshake failed
+ * (certificate rejected, no common parameters). No open or close event exists for it.
+ */
+export interface TlsFailed {
+  kind: 'tls_failed';
+  /** When the connection closed. */
+  tsNs: number;
+  /** As of the ClientHello (its server name included). */
+  conn: ConnectionInfo;
+  helloNs: number;
+  /** `egress`: this side rejected the peer (e.g. its certificate); `ingress`: the peer rejected us. */
+  alertDirection: Direction;
+  /** The alert's description code when it travelled in the clear (e.g. 42 bad_certificate), else null. */
+  alertDescription: number | null;
+}
+
+export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss | ConnectFailed | TlsFailed;
 
 /** Anything that consumes the per-connection stream (the HTTP layer, a debugging printer, ...). */
 export interface StreamSink {

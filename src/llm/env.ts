@@ -75,6 +75,10 @@ export interface CallCounters {
    * address (Node 250 ms, curl 200 ms) rather than a timeout; counted only.
    */
   connectAttemptsAbandoned: number;
+  /** TLS handshakes that failed (an alert, no plaintext) towards endpoints the workload called: records. */
+  tlsFailuresRecorded: number;
+  /** Other handshakes that ended in an alert without plaintext: counted only. */
+  tlsFailuresOther: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -94,6 +98,8 @@ export function newCallCounters(): CallCounters {
     connectFailuresRecorded: 0,
     connectFailuresOther: 0,
     connectAttemptsAbandoned: 0,
+    tlsFailuresRecorded: 0,
+    tlsFailuresOther: 0,
   };
 }
 

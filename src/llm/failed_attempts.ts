@@ -1,11 +1,11 @@
-// Calls that failed before their request could be sent: the server's name did not resolve, or
-// the server refused the connection or never answered it. An availability SLO must count them —
+// Calls that failed before their request could be sent: the server's name did not resolve, the
+// server refused the connection or never answered it, or the TLS handshake failed. An availability SLO must count them —
 // an endpoint that is down fails every call this way — yet no HTTP byte exists to say what the
 // call was. Its destination does: a host name, or an address and port, that served LLM or
 // vector-database calls on this node before. The call pipeline learns those from the calls it
 // sees and turns a failed attempt on one of them into an llm_call or retrieval_call record with
-// error.type `dns_failure`, `connection_refused` or `timeout`.
-import type { ConnectFailed, ConnectionInfo, Endpoint } from '../capture/stream.ts';
+// error.type `dns_failure`, `connection_refused`, `timeout` or `tls_failure`.
+import type { ConnectFailed, ConnectionInfo, Endpoint, TlsFailed } from '../capture/stream.ts';
 import { rfc3339 } from './call.ts';
 import type { BuilderEnv } from './env.ts';
 import { LLM_CALL_SCHEMA, RETRIEVAL_CALL_SCHEMA } from './records.ts';
@@ -45,8 +45,8 @@ export interface FailedAttempt {
   endNs: number;
   /** The socket the attempt used (the TCP connection, or the DNS query's). */
   conn: ConnectionInfo;
-  errorType: 'dns_failure' | 'connection_refused' | 'timeout';
-  /** Verbatim detail: `refused`, `connect_timeout`, the DNS RCODE name. */
+  errorType: 'dns_failure' | 'connection_refused' | 'timeout' | 'tls_failure';
+  /** Verbatim detail: `refused`, `connect_timeout`, the DNS RCODE name, the TLS alert. */
   code: string;
   /** The server name the attempt was for, when known from DNS (else the endpoint's last call's). */
   serverAddress?: string;
@@ -118,6 +118,32 @@ export function fromConnectFailed(ev: ConnectFailed, serverName?: string): Faile
   const refused = ev.reason === 'refused';
   const a: FailedAttempt = { startNs: Math.max(0, ev.tsNs - ev.attemptNs), endNs: ev.tsNs, conn: ev.conn, errorType: refused ? 'connection_refused' : 'timeout', code: refused ? 'refused' : 'connect_timeout' };
   if (serverName !== undefined) a.serverAddress = serverName;
+  return a;
+}
+
+/** TLS alert descriptions (RFC 8446 §6, RFC 5246 §7.2). */
+const TLS_ALERTS: Record<number, string> = {
+  0: 'close_notify', 10: 'unexpected_message', 20: 'bad_record_mac', 22: 'record_overflow', 40: 'handshake_failure',
+  42: 'bad_certificate', 43: 'unsupported_certificate', 44: 'certificate_revoked', 45: 'certificate_expired',
+  46: 'certificate_unknown', 47: 'illegal_parameter', 48: 'unknown_ca', 49: 'access_denied', 50: 'decode_error',
+  51: 'decrypt_error', 70: 'protocol_version', 71: 'insufficient_security', 80: 'internal_error',
+  86: 'inappropriate_fallback', 90: 'user_canceled', 109: 'missing_extension', 110: 'unsupported_extension',
+  112: 'unrecognized_name', 113: 'bad_certificate_status_response', 115: 'unknown_psk_identity',
+  116: 'certificate_required', 120: 'no_application_protocol',
+};
+/** Alerts that end a handshake without it having failed. */
+const NOT_FAILURES: ReadonlySet<number> = new Set([0, 90]);
+
+/**
+ * A TLS connection that closed after an alert without any plaintext, as a failed attempt; null
+ * when the alert says the handshake was not a failure (close_notify, user_canceled).
+ */
+export function fromTlsFailed(ev: TlsFailed): FailedAttempt | null {
+  if (ev.alertDescription !== null && NOT_FAILURES.has(ev.alertDescription)) return null;
+  const side = ev.alertDirection === 'egress' ? 'alert_sent' : 'alert_received';
+  const what = ev.alertDescription === null ? 'encrypted' : (TLS_ALERTS[ev.alertDescription] ?? String(ev.alertDescription));
+  const a: FailedAttempt = { startNs: ev.helloNs, endNs: ev.tsNs, conn: ev.conn, errorType: 'tls_failure', code: `${side}:${what}` };
+  if (ev.conn.serverName !== null) a.serverAddress = ev.conn.serverName;
   return a;
 }
 

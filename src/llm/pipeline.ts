@@ -15,7 +15,7 @@ import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
 import { DnsWatcher } from './dns_watch.ts';
 import type { DnsCounters } from './dns_watch.ts';
-import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed } from './failed_attempts.ts';
+import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed, fromTlsFailed } from './failed_attempts.ts';
 import type { FailedAttempt, KnownEndpoint } from './failed_attempts.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
@@ -121,6 +121,8 @@ export function monotonicToEpochMs(): (monoNs: number) => number {
  * not a timeout of the call: SDK connect timeouts are seconds.
  */
 const MIN_CONNECT_TIMEOUT_NS = 1e9;
+/** A TLS connection closed later than this after its ClientHello is not a failed handshake. */
+const MAX_HANDSHAKE_NS = 10e9;
 
 export function createCallPipeline(options: PipelineOptions, onRecord: (rec: CallRecord) => void): CallPipeline {
   const limits: PipelineLimits = { ...DEFAULT_PIPELINE_LIMITS, ...(options.limits ?? {}) };
@@ -181,12 +183,13 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   const dnsConns = new Map<number, ConnectionInfo>();
   const dns = new DnsWatcher(knownEndpoints, emitFailedAttempt);
   /**
-   * The endpoint a connect went to, and its name when DNS told it: the name a lookup gave the
-   * address for, if that name served calls on this port; else the address itself, if it did.
+   * The endpoint a connection went to, and its name when known: the TLS server name or the name
+   * a lookup gave the address for, if that name served calls on this port; else the address
+   * itself, if it did.
    */
-  const endpointOf = (remote: Endpoint | null): { ep: KnownEndpoint; name?: string } | undefined => {
+  const endpointOf = (remote: Endpoint | null, serverName: string | null = null): { ep: KnownEndpoint; name?: string } | undefined => {
     if (remote === null) return undefined;
-    const name = dns.nameOf(remote.address);
+    const name = serverName ?? dns.nameOf(remote.address);
     const byName = name === undefined ? undefined : knownEndpoints.lookupHost(name);
     if (byName !== undefined && endpointPort(byName) === remote.port) return { ep: byName, name };
     const byAddress = knownEndpoints.lookup(remote);
@@ -357,6 +360,19 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           }
           counters.connectFailuresRecorded++;
           emitFailedAttempt(fromConnectFailed(ev, known.name), known.ep);
+          break;
+        }
+        case 'tls_failed': {
+          const known = endpointOf(ev.conn.remote, ev.conn.serverName);
+          const attempt = fromTlsFailed(ev);
+          // Only a workload that called the endpoint, its plaintext seen (so its TLS library is
+          // instrumented), and a connection closed soon after its ClientHello.
+          if (attempt === null || known === undefined || !known.ep.workloads.has(ev.conn.cgroupId) || ev.tsNs - ev.helloNs > MAX_HANDSHAKE_NS) {
+            counters.tlsFailuresOther++;
+            break;
+          }
+          counters.tlsFailuresRecorded++;
+          emitFailedAttempt(attempt, known.ep);
           break;
         }
         case 'loss':

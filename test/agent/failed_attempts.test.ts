@@ -2,7 +2,9 @@
 // a client's attempts that never send a request are failed calls, in JSONL and on the Prometheus
 // endpoint, though no HTTP byte ever flowed: a refused connect to the server's address
 // (connection_refused), a failed name lookup through a real resolver answering SERVFAIL
-// (dns_failure), and a refused connect to a new address that resolver gave the server's name.
+// (dns_failure), a refused connect to a new address that resolver gave the server's name, and a
+// TLS handshake the client aborts because it does not trust the server's certificate
+// (tls_failure).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,21 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
       sim.child.kill('SIGTERM');
       if (sim.child.exitCode === null) await new Promise((r) => sim.child.once('exit', r));
     }
+    // a TLS server the client trusted once (its CA given), then not (no CA): the handshake fails
+    const caFile = join(dir, 'ca.pem');
+    const tlsSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile], /listening on (\S+)/, env);
+    const tlsPort = Number(new URL(tlsSim.match[1]!).port);
+    let untrusted: Awaited<ReturnType<typeof run>>;
+    try {
+      const trusted = await run('curl', ['--cacert', caFile, ...curlArgs('127.0.0.1').slice(0, -1), `https://127.0.0.1:${tlsPort}/v1/chat/completions`]);
+      assert.equal(trusted.code, 0, trusted.stderr);
+      untrusted = await run('curl', [...curlArgs('127.0.0.1').slice(0, -1), `https://127.0.0.1:${tlsPort}/v1/chat/completions`]);
+      assert.equal(untrusted.code, 60, `curl: certificate problem expected: ${untrusted.stderr}`);
+    } finally {
+      tlsSim.child.kill('SIGTERM');
+      if (tlsSim.child.exitCode === null) await new Promise((r) => tlsSim.child.once('exit', r));
+    }
+
     // the server is down now: the next call cannot even connect
     const refused = await run('curl', curlArgs('127.0.0.1'));
     assert.equal(refused.code, 7, `curl: connection refused expected: ${refused.stderr}`);
@@ -63,15 +80,26 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     let text = '';
     for (let i = 0; i < 50; i++) {
       text = await (await fetch(metricsUrl)).text();
-      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 1) break;
+      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 1 && countOf(text, 'tls_failure') >= 1) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(countOf(text, 'connection_refused'), 2);
     assert.equal(countOf(text, 'dns_failure'), 1);
+    assert.equal(countOf(text, 'tls_failure'), 1);
     assert.equal(await agent.stop(), 0, agent.stderr());
     const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const ok = recs.filter((r) => r.observed_side === 'client' && r['error.type'] === null && r['server.port'] === port);
     assert.equal(ok.length, 4, 'the four calls before the outage');
+    const tlsOk = recs.filter((r) => r.observed_side === 'client' && r['error.type'] === null && r['server.port'] === tlsPort);
+    assert.equal(tlsOk.length, 1, 'the trusted TLS call');
+    const tlsFailed = recs.filter((r) => r['error.type'] === 'tls_failure');
+    assert.equal(tlsFailed.length, 1, JSON.stringify(tlsFailed));
+    const tf = tlsFailed[0]!;
+    assert.equal((tf.process as { pid: number }).pid, untrusted.pid);
+    assert.equal(tf['server.port'], tlsPort);
+    assert.equal(tf.capture, 'tls');
+    assert.match(String(tf['error.provider_code']), /^alert_sent:(encrypted|unknown_ca|bad_certificate)$/);
+    assert.equal(tf['gen_ai.request.model'], tlsOk[0]!['gen_ai.request.model']);
     const model = ok[0]!['gen_ai.request.model'];
 
     const conn = recs.filter((r) => r['error.type'] === 'connection_refused');

@@ -115,6 +115,47 @@ test('a connect that never established is a connect_failed event: refused after 
   assert.equal(events.length, 2, 'no open or close for connections without data');
 });
 
+test('a TLS connection that closes after an alert and no plaintext is a tls_failed event', async () => {
+  const { connect } = await import('node:tls');
+  const { createServer } = await import('node:net');
+  const hello = await new Promise<Buffer>((resolve) => {
+    const srv = createServer((s) => s.once('data', (d) => { resolve(d); s.destroy(); srv.close(); }));
+    srv.listen(0, '127.0.0.1', () => {
+      const c = connect({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, servername: 'llm.example' });
+      c.on('error', () => {});
+    });
+  });
+  const { p, events } = pipe();
+  const t = { laddr: [10, 0, 0, 1], raddr: [10, 0, 0, 9], lport: 40100, rport: 443 };
+  const encryptedAlert = Buffer.from([23, 3, 3, 0, 19, ...new Array(19).fill(7)]);
+  const ccsThenAlert = Buffer.concat([Buffer.from([20, 3, 3, 0, 1, 1]), encryptedAlert]);
+  const plainAlert = Buffer.from([21, 3, 3, 0, 2, 2, 48]); // fatal unknown_ca
+  const conn = (id: number, ...msgs: Array<[Buffer, 'egress' | 'ingress']>) => [
+    encodeData({ tsNs: 10, pid: 9, cgroupId: 5, connId: id, tuple: { ...t, lport: 40100 + id }, direction: 'egress', payload: hello }),
+    ...msgs.map(([b, d], i) => encodeData({ tsNs: 20 + i, pid: 9, connId: id, tuple: { ...t, lport: 40100 + id }, direction: d, payload: b })),
+    encodeConn({ tsNs: 30, pid: 9, connId: id, tuple: { ...t, lport: 40100 + id }, oldState: 4, newState: 7 }),
+  ];
+  p.feedBatch(Buffer.concat([
+    ...conn(1, [encryptedAlert, 'egress']), // TLS 1.3: the client rejects the certificate
+    ...conn(2, [plainAlert, 'ingress']), // the server rejects us in the clear
+    ...conn(3, [ccsThenAlert, 'egress']), // middlebox-compatibility ChangeCipherSpec first
+    ...conn(4), // no alert: closed unused, not a failure
+    ...conn(5, [encryptedAlert, 'egress'], [Buffer.from([23, 3, 3, 0, 40, ...new Array(40).fill(1)]), 'ingress']), // ciphertext other than alerts is dropped as always
+  ]));
+  p.flush(1e12);
+  const failed = events.filter((e) => e.kind === 'tls_failed');
+  assert.deepEqual(
+    failed.map((e) => (e.kind === 'tls_failed' ? [e.conn.connId, e.alertDirection, e.alertDescription, e.conn.serverName, e.helloNs, e.tsNs] : [])),
+    [[1, 'egress', null, 'llm.example', 10, 30], [2, 'ingress', 48, 'llm.example', 10, 30], [3, 'egress', null, 'llm.example', 10, 30], [5, 'egress', null, 'llm.example', 10, 30]],
+  );
+  const f = failed[0];
+  assert.ok(f?.kind === 'tls_failed');
+  assert.deepEqual(f.conn.remote, { address: '10.0.0.9', port: 443 });
+  assert.equal(f.conn.cgroupId, 5);
+  assert.equal(f.conn.tls, true);
+  assert.equal(events.filter((e) => e.kind !== 'tls_failed').length, 0, 'no open, data or close for them');
+});
+
 test('data read just after a reset is delivered on its connection, before the close', () => {
   const { p, events } = pipe();
   p.feedBatch(Buffer.concat([

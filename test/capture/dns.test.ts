@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { CaptureHarness, requireRoot, run, startPeer } from '../helpers/ebpf.ts';
 import { parseDnsMessage } from '../../src/protocols/dns.ts';
-import type { DataChunk } from '../../src/capture/stream.ts';
+import type { ConnectionOpen, DataChunk } from '../../src/capture/stream.ts';
 
 const dnsServer = resolve(import.meta.dirname, '../fixtures/capture/dns_server.py');
 const RESOLVER = '127.0.0.78';
@@ -32,15 +32,14 @@ test('resolver queries and answers are captured on connected and unconnected UDP
       const ran = await run('/usr/bin/python3', ['-c', client, mode]);
       assert.equal(ran.code, 0, ran.stderr);
       assert.equal(ran.stdout.trim(), '3', 'the server answered NXDOMAIN');
-      const open = () => h.stream.find((e) => e.kind === 'open' && e.conn.pid === ran.pid);
-      const dataOf = (id: number) => h.stream.filter((e): e is DataChunk => e.kind === 'data' && e.connId === id);
+      const opened = (): ConnectionOpen | undefined => h.stream.find((e): e is ConnectionOpen => e.kind === 'open' && e.conn.pid === ran.pid);
+      const dataOf = (id: number): DataChunk[] => h.stream.filter((e): e is DataChunk => e.kind === 'data' && e.connId === id);
       const ok = await h.waitFor(() => {
-        const o = open();
-        return o?.kind === 'open' && dataOf(o.conn.connId).length >= 2;
+        const c = opened();
+        return c !== undefined && dataOf(c.conn.connId).length >= 2;
       });
       assert.ok(ok, `${mode}: query and answer captured`);
-      const o = open()!;
-      assert.ok(o.kind === 'open');
+      const o = opened()!;
       assert.deepEqual(o.conn.remote, { address: RESOLVER, port: 53 }, `${mode}: the server is the remote end`);
       const [query, answer] = dataOf(o.conn.connId);
       assert.equal(query!.direction, 'egress');

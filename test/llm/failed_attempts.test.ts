@@ -3,7 +3,7 @@
 // other failures are only counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConnectFailed, ConnectionInfo, Direction, StreamEvent } from '../../src/capture/stream.ts';
+import type { ConnectFailed, ConnectionInfo, Direction, StreamEvent, TlsFailed } from '../../src/capture/stream.ts';
 import { KnownEndpoints } from '../../src/llm/failed_attempts.ts';
 import type { LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
 import { assertValid } from './validate.ts';
@@ -176,4 +176,36 @@ test('a failed connect to an address a lookup gave for a known server name is th
   assert.equal(failed[0]!['gen_ai.request.model'], first['gen_ai.request.model']);
   assert.equal(stats.dns.addressesLearned, 1);
   assert.equal(stats.calls.connectFailuresOther, 1);
+});
+
+test('a failed TLS handshake with an endpoint the workload called is a tls_failure call', () => {
+  const fx = byName('openai_chat_stream_usage');
+  const info = connInfo(fx, 1);
+  assert.equal(info.tls, true);
+  const ok = fixtureEvents(fx, 1);
+  const first = run(ok).records[0] as LlmCallRecord;
+  const t = ms(2e6);
+  const failed = (connId: number, alertDirection: Direction, alertDescription: number | null, patch: Partial<ConnectionInfo> = {}, lastsNs = 50e6): TlsFailed => ({
+    kind: 'tls_failed', tsNs: t + connId * 1e9 + lastsNs, helloNs: t + connId * 1e9, alertDirection, alertDescription,
+    conn: { ...info, connId, local: { address: '10.0.0.2', port: 53000 + connId }, ...patch },
+  });
+  const { records, stats } = run([
+    ...ok,
+    failed(2, 'egress', null), // TLS 1.3: the client rejected the certificate (encrypted alert)
+    failed(3, 'ingress', 45), // the server said certificate_expired... of ours, in the clear
+    failed(4, 'ingress', 0), // close_notify before any data: closed unused, not a failure
+    failed(5, 'egress', null, { cgroupId: 78 }), // a workload that never called the endpoint
+    failed(6, 'egress', null, {}, 20e9), // closed 20 s after its ClientHello: not a handshake
+    failed(7, 'egress', null, { remote: { address: '10.0.0.10', port: 443 }, serverName: 'elsewhere.example' }), // unknown endpoint
+  ]);
+  const tls = (records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
+  assert.deepEqual(tls.map((r) => [r.conn_id, r['error.type'], r['error.provider_code']]), [[2, 'tls_failure', 'alert_sent:encrypted'], [3, 'tls_failure', 'alert_received:certificate_expired']]);
+  for (const r of tls) assertValid(r);
+  assert.equal(tls[0]!['server.address'], info.serverName, 'the TLS server name');
+  assert.equal(tls[0]!.capture, 'tls');
+  assert.equal(tls[0]!.duration_s, 0.05, 'ClientHello to close');
+  assert.equal(tls[0]!['gen_ai.request.model'], first['gen_ai.request.model']);
+  assert.equal(stats.calls.tlsFailuresRecorded, 2);
+  assert.equal(stats.calls.tlsFailuresOther, 4);
+  assert.equal(stats.calls.errorsByType.tls_failure, 2);
 });
