@@ -15,6 +15,19 @@ function pipe(payloadCap = 16384) {
 
 const tuple = { lport: 40000, rport: 8080 };
 
+/** The ClientHello Node's TLS stack sends for `servername`, caught by a fake server that only records. */
+async function realClientHello(servername: string): Promise<Buffer> {
+  const { connect } = await import('node:tls');
+  const { createServer } = await import('node:net');
+  return new Promise<Buffer>((resolve) => {
+    const srv = createServer((s) => s.once('data', (d) => { resolve(d); s.destroy(); srv.close(); }));
+    srv.listen(0, '127.0.0.1', () => {
+      const c = connect({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, servername });
+      c.on('error', () => {});
+    });
+  });
+}
+
 test('continuation records of one call are joined; bytes past the cap become a gap', () => {
   const { p, data } = pipe(8192);
   const body = Buffer.alloc(10000, 'a');
@@ -116,15 +129,7 @@ test('a connect that never established is a connect_failed event: refused after 
 });
 
 test('a TLS connection that closes after an alert and no plaintext is a tls_failed event', async () => {
-  const { connect } = await import('node:tls');
-  const { createServer } = await import('node:net');
-  const hello = await new Promise<Buffer>((resolve) => {
-    const srv = createServer((s) => s.once('data', (d) => { resolve(d); s.destroy(); srv.close(); }));
-    srv.listen(0, '127.0.0.1', () => {
-      const c = connect({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, servername: 'llm.example' });
-      c.on('error', () => {});
-    });
-  });
+  const hello = await realClientHello('llm.example');
   const { p, events } = pipe();
   const t = { laddr: [10, 0, 0, 1], raddr: [10, 0, 0, 9], lport: 40100, rport: 443 };
   const encryptedAlert = Buffer.from([23, 3, 3, 0, 19, ...new Array(19).fill(7)]);
@@ -179,17 +184,7 @@ test('ciphertext on a socket is never delivered as plaintext', () => {
 });
 
 test('SNI is read from a real ClientHello and junk yields null', async () => {
-  const { connect } = await import('node:tls');
-  const { createServer } = await import('node:net');
-  // Capture the ClientHello Node's TLS stack sends, with a fake server that only records.
-  const hello = await new Promise<Buffer>((resolve) => {
-    const srv = createServer((s) => s.once('data', (d) => { resolve(d); s.destroy(); srv.close(); }));
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      const c = connect({ host: '127.0.0.1', port, servername: 'api.openai.example' });
-      c.on('error', () => {});
-    });
-  });
+  const hello = await realClientHello('api.openai.example');
   assert.equal(parseClientHelloSni(hello), 'api.openai.example');
   for (let i = 0; i < hello.length; i += 7) assert.doesNotThrow(() => parseClientHelloSni(hello.subarray(0, i)));
   assert.equal(parseClientHelloSni(Buffer.from('GET / HTTP/1.1\r\n')), null);
