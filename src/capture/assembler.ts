@@ -40,7 +40,7 @@ export interface AssemblerStats {
   connsEvicted: number;
   ciphertextDropped: number;
   connectFailures: number;
-  tlsFailures: number;
+  tlsNoData: number;
 }
 
 interface ConnState {
@@ -102,7 +102,7 @@ export class StreamAssembler {
   readonly stats: AssemblerStats = {
     chunks: 0, continuationRecords: 0, incompleteMessages: 0, tlsBound: 0, tlsUnboundQueued: 0,
     tlsUnboundExpired: 0, tlsUnboundDropped: 0, sniSeen: 0, opens: 0, closes: 0, connsEvicted: 0, ciphertextDropped: 0,
-    connectFailures: 0, tlsFailures: 0,
+    connectFailures: 0, tlsNoData: 0,
   };
   private readonly conns = new Map<number, ConnState>();
   /** Keyed by pendingKey(connId, direction): numbers, not strings, on the hot path. */
@@ -405,11 +405,12 @@ export class StreamAssembler {
     if (c.opened) {
       this.stats.closes++;
       this.sink.onEvent({ kind: 'close', connId: ev.connId, tsNs: ev.tsNs, reason });
-    } else if (c.hello !== null && c.alert !== null && !this.unboundPendingFor(c.pid)) {
-      // No plaintext ever, an alert, and no plaintext of this process waiting for its binding
-      // (it could be this connection's): the handshake failed.
-      this.stats.tlsFailures++;
-      this.sink.onEvent({ kind: 'tls_failed', tsNs: ev.tsNs, conn: c.hello.conn, helloNs: c.hello.tsNs, alertDirection: c.alert.direction, alertDescription: c.alert.description });
+    } else if (c.hello !== null && (c.alert !== null || reason === 'local_close' || reason === 'reset_sent') && !this.unboundPendingFor(c.pid)) {
+      // No plaintext ever (none of this process is waiting for its SSL* binding either: it could
+      // be this connection's), and an alert or this side closing: the handshake failed or was
+      // given up (the consumer decides).
+      this.stats.tlsNoData++;
+      this.sink.onEvent({ kind: 'tls_no_data', tsNs: ev.tsNs, conn: c.hello.conn, helloNs: c.hello.tsNs, reason, alertDirection: c.alert?.direction ?? null, alertDescription: c.alert?.description ?? null });
     }
   }
 

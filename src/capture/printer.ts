@@ -74,9 +74,10 @@ export function formatStream(ev: StreamEvent): string {
       return `${secs(ev.tsNs)} close conn=${ev.connId} ${ev.reason}`;
     case 'loss':
       return `${secs(ev.tsNs)} LOSS ${ev.lostRecords} records`;
-    case 'tls_failed': {
+    case 'tls_no_data': {
       const c = ev.conn;
-      return `${secs(ev.tsNs)} tls failed conn=${c.connId} pid=${c.pid} ->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'}${c.serverName ? ` sni=${c.serverName}` : ''} alert ${ev.alertDirection === 'egress' ? 'sent' : 'received'}${ev.alertDescription === null ? '' : ` ${ev.alertDescription}`}`;
+      const alert = ev.alertDirection === null ? 'no alert' : `alert ${ev.alertDirection === 'egress' ? 'sent' : 'received'}${ev.alertDescription === null ? '' : ` ${ev.alertDescription}`}`;
+      return `${secs(ev.tsNs)} tls closed without data conn=${c.connId} pid=${c.pid} ->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'}${c.serverName ? ` sni=${c.serverName}` : ''} ${ev.reason}, ${alert}`;
     }
     case 'connect_failed': {
       const c = ev.conn;

@@ -98,23 +98,25 @@ export interface ConnectFailed {
 }
 
 /**
- * A TLS connection that closed without any plaintext, after a TLS alert: its handshake failed
- * (certificate rejected, no common parameters). No open or close event exists for it.
+ * A TLS connection that closed without any plaintext, after an alert or closed by this side:
+ * a failed handshake, or one this side gave up on (e.g. Node's certificate check after the
+ * handshake), or an unused connection — the consumer decides. No open or close event exists for it.
  */
-export interface TlsFailed {
-  kind: 'tls_failed';
+export interface TlsNoData {
+  kind: 'tls_no_data';
   /** When the connection closed. */
   tsNs: number;
   /** As of the ClientHello (its server name included). */
   conn: ConnectionInfo;
   helloNs: number;
-  /** `egress`: this side rejected the peer (e.g. its certificate); `ingress`: the peer rejected us. */
-  alertDirection: Direction;
+  reason: CloseReason;
+  /** Who sent a TLS alert: `egress` this side (e.g. rejecting the peer's certificate), `ingress` the peer; null: none seen. */
+  alertDirection: Direction | null;
   /** The alert's description code when it travelled in the clear (e.g. 42 bad_certificate), else null. */
   alertDescription: number | null;
 }
 
-export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss | ConnectFailed | TlsFailed;
+export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | CaptureLoss | ConnectFailed | TlsNoData;
 
 /** Anything that consumes the per-connection stream (the HTTP layer, a debugging printer, ...). */
 export interface StreamSink {

@@ -5,7 +5,7 @@
 // vector-database calls on this node before. The call pipeline learns those from the calls it
 // sees and turns a failed attempt on one of them into an llm_call or retrieval_call record with
 // error.type `dns_failure`, `connection_refused`, `timeout` or `tls_failure`.
-import type { ConnectFailed, ConnectionInfo, Endpoint, TlsFailed } from '../capture/stream.ts';
+import type { ConnectFailed, ConnectionInfo, Endpoint, TlsNoData } from '../capture/stream.ts';
 import { rfc3339 } from './call.ts';
 import type { BuilderEnv } from './env.ts';
 import { LLM_CALL_SCHEMA, RETRIEVAL_CALL_SCHEMA } from './records.ts';
@@ -134,15 +134,25 @@ const TLS_ALERTS: Record<number, string> = {
 /** Alerts that end a handshake without it having failed. */
 const NOT_FAILURES: ReadonlySet<number> = new Set([0, 90]);
 
+/** A TLS connection this side closed without data sooner than this after its ClientHello gave up on the handshake. */
+const MAX_ABANDONED_HANDSHAKE_NS = 1e9;
+
 /**
- * A TLS connection that closed after an alert without any plaintext, as a failed attempt; null
- * when the alert says the handshake was not a failure (close_notify, user_canceled).
+ * A TLS connection closed without any plaintext, as a failed attempt, when it was one: after an
+ * alert (but close_notify and user_canceled end a handshake without it failing), or closed by this
+ * side within a second of its ClientHello without an alert (a client rejecting the certificate
+ * after the handshake, as Node's `tls` does). Null otherwise (an unused connection).
  */
-export function fromTlsFailed(ev: TlsFailed): FailedAttempt | null {
-  if (ev.alertDescription !== null && NOT_FAILURES.has(ev.alertDescription)) return null;
-  const side = ev.alertDirection === 'egress' ? 'alert_sent' : 'alert_received';
-  const what = ev.alertDescription === null ? 'encrypted' : (TLS_ALERTS[ev.alertDescription] ?? String(ev.alertDescription));
-  const a: FailedAttempt = { startNs: ev.helloNs, endNs: ev.tsNs, conn: ev.conn, errorType: 'tls_failure', code: `${side}:${what}` };
+export function fromTlsNoData(ev: TlsNoData): FailedAttempt | null {
+  let code: string;
+  if (ev.alertDirection !== null) {
+    if (ev.alertDescription !== null && NOT_FAILURES.has(ev.alertDescription)) return null;
+    const side = ev.alertDirection === 'egress' ? 'alert_sent' : 'alert_received';
+    code = `${side}:${ev.alertDescription === null ? 'encrypted' : (TLS_ALERTS[ev.alertDescription] ?? String(ev.alertDescription))}`;
+  } else if ((ev.reason === 'local_close' || ev.reason === 'reset_sent') && ev.tsNs - ev.helloNs <= MAX_ABANDONED_HANDSHAKE_NS) {
+    code = 'closed_without_data';
+  } else return null;
+  const a: FailedAttempt = { startNs: ev.helloNs, endNs: ev.tsNs, conn: ev.conn, errorType: 'tls_failure', code };
   if (ev.conn.serverName !== null) a.serverAddress = ev.conn.serverName;
   return a;
 }

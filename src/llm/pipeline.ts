@@ -15,7 +15,7 @@ import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
 import { DnsWatcher } from './dns_watch.ts';
 import type { DnsCounters } from './dns_watch.ts';
-import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed, fromTlsFailed } from './failed_attempts.ts';
+import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed, fromTlsNoData } from './failed_attempts.ts';
 import type { FailedAttempt, KnownEndpoint } from './failed_attempts.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
@@ -362,9 +362,9 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           emitFailedAttempt(fromConnectFailed(ev, known.name), known.ep);
           break;
         }
-        case 'tls_failed': {
+        case 'tls_no_data': {
           const known = endpointOf(ev.conn.remote, ev.conn.serverName);
-          const attempt = fromTlsFailed(ev);
+          const attempt = fromTlsNoData(ev);
           // Only a workload that called the endpoint, its plaintext seen (so its TLS library is
           // instrumented), and a connection closed soon after its ClientHello.
           if (attempt === null || known === undefined || !known.ep.workloads.has(ev.conn.cgroupId) || ev.tsNs - ev.helloNs > MAX_HANDSHAKE_NS) {

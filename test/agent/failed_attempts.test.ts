@@ -4,7 +4,7 @@
 // (connection_refused), a failed name lookup through a real resolver answering SERVFAIL
 // (dns_failure), a refused connect to a new address that resolver gave the server's name, and a
 // TLS handshake the client aborts because it does not trust the server's certificate
-// (tls_failure).
+// (tls_failure: curl sends an alert; Node checks after the handshake and just closes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,11 +50,16 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     const tlsSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile], /listening on (\S+)/, env);
     const tlsPort = Number(new URL(tlsSim.match[1]!).port);
     let untrusted: Awaited<ReturnType<typeof run>>;
+    let nodeUntrusted: Awaited<ReturnType<typeof run>>;
     try {
       const trusted = await run('curl', ['--cacert', caFile, ...curlArgs('127.0.0.1').slice(0, -1), `https://127.0.0.1:${tlsPort}/v1/chat/completions`]);
       assert.equal(trusted.code, 0, trusted.stderr);
       untrusted = await run('curl', [...curlArgs('127.0.0.1').slice(0, -1), `https://127.0.0.1:${tlsPort}/v1/chat/completions`]);
       assert.equal(untrusted.code, 60, `curl: certificate problem expected: ${untrusted.stderr}`);
+      // Node (OpenSSL inside the executable) rejecting the same certificate: it checks after the
+      // handshake and closes without an alert
+      nodeUntrusted = await run(process.execPath, ['-e', `require('https').request('https://127.0.0.1:${tlsPort}/v1/chat/completions',{method:'POST'}).on('error',e=>{console.error(e.code);process.exit(3)}).end('{}')`]);
+      assert.equal(nodeUntrusted.code, 3, nodeUntrusted.stderr);
     } finally {
       tlsSim.child.kill('SIGTERM');
       if (tlsSim.child.exitCode === null) await new Promise((r) => tlsSim.child.once('exit', r));
@@ -80,12 +85,12 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     let text = '';
     for (let i = 0; i < 50; i++) {
       text = await (await fetch(metricsUrl)).text();
-      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 1 && countOf(text, 'tls_failure') >= 1) break;
+      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 1 && countOf(text, 'tls_failure') >= 2) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(countOf(text, 'connection_refused'), 2);
     assert.equal(countOf(text, 'dns_failure'), 1);
-    assert.equal(countOf(text, 'tls_failure'), 1);
+    assert.equal(countOf(text, 'tls_failure'), 2);
     assert.equal(await agent.stop(), 0, agent.stderr());
     const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const ok = recs.filter((r) => r.observed_side === 'client' && r['error.type'] === null && r['server.port'] === port);
@@ -93,9 +98,12 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     const tlsOk = recs.filter((r) => r.observed_side === 'client' && r['error.type'] === null && r['server.port'] === tlsPort);
     assert.equal(tlsOk.length, 1, 'the trusted TLS call');
     const tlsFailed = recs.filter((r) => r['error.type'] === 'tls_failure');
-    assert.equal(tlsFailed.length, 1, JSON.stringify(tlsFailed));
-    const tf = tlsFailed[0]!;
-    assert.equal((tf.process as { pid: number }).pid, untrusted.pid);
+    assert.equal(tlsFailed.length, 2, JSON.stringify(tlsFailed));
+    const tf = tlsFailed.find((r) => (r.process as { pid: number }).pid === untrusted.pid)!;
+    assert.ok(tf, "curl's handshake");
+    const nf = tlsFailed.find((r) => (r.process as { pid: number }).pid === nodeUntrusted.pid);
+    assert.ok(nf, "node's handshake");
+    assert.match(String(nf['error.provider_code']), /^(closed_without_data|alert_sent:\w+)$/);
     assert.equal(tf['server.port'], tlsPort);
     assert.equal(tf.capture, 'tls');
     assert.match(String(tf['error.provider_code']), /^alert_sent:(encrypted|unknown_ca|bad_certificate)$/);

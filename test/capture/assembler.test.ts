@@ -128,7 +128,7 @@ test('a connect that never established is a connect_failed event: refused after 
   assert.equal(events.length, 2, 'no open or close for connections without data');
 });
 
-test('a TLS connection that closes after an alert and no plaintext is a tls_failed event', async () => {
+test('a TLS connection that closes without plaintext after an alert, or closed by this side, is a tls_no_data event', async () => {
   const hello = await realClientHello('llm.example');
   const { p, events } = pipe();
   const t = { laddr: [10, 0, 0, 1], raddr: [10, 0, 0, 9], lport: 40100, rport: 443 };
@@ -144,21 +144,33 @@ test('a TLS connection that closes after an alert and no plaintext is a tls_fail
     ...conn(1, [encryptedAlert, 'egress']), // TLS 1.3: the client rejects the certificate
     ...conn(2, [plainAlert, 'ingress']), // the server rejects us in the clear
     ...conn(3, [ccsThenAlert, 'egress']), // middlebox-compatibility ChangeCipherSpec first
-    ...conn(4), // no alert: closed unused, not a failure
+    ...conn(4), // no alert, and no side said it closed first: nothing
     ...conn(5, [encryptedAlert, 'egress'], [Buffer.from([23, 3, 3, 0, 40, ...new Array(40).fill(1)]), 'ingress']), // ciphertext other than alerts is dropped as always
   ]));
   p.flush(1e12);
-  const failed = events.filter((e) => e.kind === 'tls_failed');
+  const failed = events.filter((e) => e.kind === 'tls_no_data');
   assert.deepEqual(
-    failed.map((e) => (e.kind === 'tls_failed' ? [e.conn.connId, e.alertDirection, e.alertDescription, e.conn.serverName, e.helloNs, e.tsNs] : [])),
+    failed.map((e) => (e.kind === 'tls_no_data' ? [e.conn.connId, e.alertDirection, e.alertDescription, e.conn.serverName, e.helloNs, e.tsNs] : [])),
     [[1, 'egress', null, 'llm.example', 10, 30], [2, 'ingress', 48, 'llm.example', 10, 30], [3, 'egress', null, 'llm.example', 10, 30], [5, 'egress', null, 'llm.example', 10, 30]],
   );
+  // no alert, this side closing first (FIN_WAIT1): the consumer decides (Node rejecting a certificate)
+  p.feedBatch(Buffer.concat([
+    encodeData({ tsNs: 40, pid: 9, cgroupId: 5, connId: 6, tuple: { ...t, lport: 40106 }, direction: 'egress', payload: hello }),
+    encodeConn({ tsNs: 45, pid: 9, connId: 6, tuple: { ...t, lport: 40106 }, oldState: 1, newState: 4 }),
+    encodeConn({ tsNs: 50, pid: 9, connId: 6, tuple: { ...t, lport: 40106 }, oldState: 4, newState: 7 }),
+  ]));
+  p.flush(1e12);
+  const closedByUs = events.filter((e) => e.kind === 'tls_no_data' && e.conn.connId === 6);
+  assert.equal(closedByUs.length, 1);
+  assert.ok(closedByUs[0]?.kind === 'tls_no_data');
+  assert.equal(closedByUs[0].reason, 'local_close');
+  assert.equal(closedByUs[0].alertDirection, null);
   const f = failed[0];
-  assert.ok(f?.kind === 'tls_failed');
+  assert.ok(f?.kind === 'tls_no_data');
   assert.deepEqual(f.conn.remote, { address: '10.0.0.9', port: 443 });
   assert.equal(f.conn.cgroupId, 5);
   assert.equal(f.conn.tls, true);
-  assert.equal(events.filter((e) => e.kind !== 'tls_failed').length, 0, 'no open, data or close for them');
+  assert.equal(events.filter((e) => e.kind !== 'tls_no_data').length, 0, 'no open, data or close for them');
 });
 
 test('data read just after a reset is delivered on its connection, before the close', () => {

@@ -343,7 +343,7 @@ while t.recv(65536): pass`;
         const norm = (evs: StreamEvent[]) => {
           const by = new Map<number, string[]>();
           for (const e of evs) {
-            const id = e.kind === 'open' || e.kind === 'connect_failed' || e.kind === 'tls_failed' ? e.conn.connId : e.kind === 'loss' ? -1 : e.connId;
+            const id = e.kind === 'open' || e.kind === 'connect_failed' || e.kind === 'tls_no_data' ? e.conn.connId : e.kind === 'loss' ? -1 : e.connId;
             if (!by.has(id)) by.set(id, []);
             by.get(id)!.push(JSON.stringify(e, (k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
           }

@@ -3,7 +3,7 @@
 // other failures are only counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConnectFailed, ConnectionInfo, Direction, StreamEvent, TlsFailed } from '../../src/capture/stream.ts';
+import type { CloseReason, ConnectFailed, ConnectionInfo, Direction, StreamEvent, TlsNoData } from '../../src/capture/stream.ts';
 import { KnownEndpoints } from '../../src/llm/failed_attempts.ts';
 import type { LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
 import { assertValid } from './validate.ts';
@@ -185,8 +185,8 @@ test('a failed TLS handshake with an endpoint the workload called is a tls_failu
   const ok = fixtureEvents(fx, 1);
   const first = run(ok).records[0] as LlmCallRecord;
   const t = ms(2e6);
-  const failed = (connId: number, alertDirection: Direction, alertDescription: number | null, patch: Partial<ConnectionInfo> = {}, lastsNs = 50e6): TlsFailed => ({
-    kind: 'tls_failed', tsNs: t + connId * 1e9 + lastsNs, helloNs: t + connId * 1e9, alertDirection, alertDescription,
+  const failed = (connId: number, alertDirection: Direction | null, alertDescription: number | null, patch: Partial<ConnectionInfo> = {}, lastsNs = 50e6, reason: CloseReason = 'local_close'): TlsNoData => ({
+    kind: 'tls_no_data', tsNs: t + connId * 10e9 + lastsNs, helloNs: t + connId * 10e9, reason, alertDirection, alertDescription,
     conn: { ...info, connId, local: { address: '10.0.0.2', port: 53000 + connId }, ...patch },
   });
   const { records, stats } = run([
@@ -197,15 +197,18 @@ test('a failed TLS handshake with an endpoint the workload called is a tls_failu
     failed(5, 'egress', null, { cgroupId: 78 }), // a workload that never called the endpoint
     failed(6, 'egress', null, {}, 20e9), // closed 20 s after its ClientHello: not a handshake
     failed(7, 'egress', null, { remote: { address: '10.0.0.10', port: 443 }, serverName: 'elsewhere.example' }), // unknown endpoint
+    failed(8, null, null), // no alert, closed by this side 50 ms after its ClientHello: given up (Node's certificate check)
+    failed(9, null, null, {}, 50e6, 'remote_close'), // the server closed it: not this side giving up
+    failed(10, null, null, {}, 2e9), // closed by this side 2 s later: an unused connection
   ]);
   const tls = (records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
-  assert.deepEqual(tls.map((r) => [r.conn_id, r['error.type'], r['error.provider_code']]), [[2, 'tls_failure', 'alert_sent:encrypted'], [3, 'tls_failure', 'alert_received:certificate_expired']]);
+  assert.deepEqual(tls.map((r) => [r.conn_id, r['error.type'], r['error.provider_code']]), [[2, 'tls_failure', 'alert_sent:encrypted'], [3, 'tls_failure', 'alert_received:certificate_expired'], [8, 'tls_failure', 'closed_without_data']]);
   for (const r of tls) assertValid(r);
   assert.equal(tls[0]!['server.address'], info.serverName, 'the TLS server name');
   assert.equal(tls[0]!.capture, 'tls');
   assert.equal(tls[0]!.duration_s, 0.05, 'ClientHello to close');
   assert.equal(tls[0]!['gen_ai.request.model'], first['gen_ai.request.model']);
-  assert.equal(stats.calls.tlsFailuresRecorded, 2);
-  assert.equal(stats.calls.tlsFailuresOther, 4);
-  assert.equal(stats.calls.errorsByType.tls_failure, 2);
+  assert.equal(stats.calls.tlsFailuresRecorded, 3);
+  assert.equal(stats.calls.tlsFailuresOther, 6);
+  assert.equal(stats.calls.errorsByType.tls_failure, 3);
 });
