@@ -13,21 +13,17 @@ import { HttpConnection, newHttpConnCounters } from '../protocols/http_connectio
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
 import { LlmCallBuilder } from './call.ts';
-import { DnsWatcher } from './dns_watch.ts';
 import type { DnsCounters } from './dns_watch.ts';
-import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed, fromTlsNoData } from './failed_attempts.ts';
-import type { FailedAttempt, KnownEndpoint } from './failed_attempts.ts';
 import { routeLlmRequest, sniffingRoute } from './detect.ts';
 import { newCallCounters, newStreamCounters } from './env.ts';
 import type { BuilderEnv, CallCounters, CallLimits, ExcerptOptions, StreamCounters } from './env.ts';
 import { splitTarget } from './http_meta.ts';
-import { LLM_CALL_SCHEMA } from './records.ts';
 import type { CallRecord } from './records.ts';
 import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
 import { DEFAULT_SERVER_REQUEST_LIMITS, ServerRequestBuilder, ServerRequestTracker, newServerRequestCounters } from './server_request.ts';
 import type { ServerRequestCounters, ServerRequestLimits } from './server_request.ts';
 import { estimateTokens } from './tokens.ts';
-import { putBounded } from '../util/bounded_map.ts';
+import { UnsentCalls } from './unsent_calls.ts';
 
 export interface PipelineLimits extends CallLimits, HttpConnLimits {
   /** Connections tracked at once; the oldest is dropped (its calls flushed as partial) beyond it. */
@@ -116,14 +112,6 @@ export function monotonicToEpochMs(): (monoNs: number) => number {
   return (ns) => ns / 1e6 + offsetMs;
 }
 
-/**
- * An unanswered connect given up sooner than this is a client racing addresses (happy eyeballs),
- * not a timeout of the call: SDK connect timeouts are seconds.
- */
-const MIN_CONNECT_TIMEOUT_NS = 1e9;
-/** A TLS connection closed later than this after its ClientHello is not a failed handshake. */
-const MAX_HANDSHAKE_NS = 10e9;
-
 export function createCallPipeline(options: PipelineOptions, onRecord: (rec: CallRecord) => void): CallPipeline {
   const limits: PipelineLimits = { ...DEFAULT_PIPELINE_LIMITS, ...(options.limits ?? {}) };
   const counters = newCallCounters();
@@ -166,35 +154,8 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     }
   };
 
-  /** Endpoints that answered LLM or retrieval calls: a failed lookup of or connect to one is a failed call. */
-  const knownEndpoints = new KnownEndpoints();
-  const emitLearning = (conn: ConnectionInfo) => (rec: CallRecord): void => {
-    knownEndpoints.learn(rec, conn);
-    emit(rec);
-  };
-  const emitFailedAttempt = (a: FailedAttempt, ep: KnownEndpoint): void => {
-    const rec = failedAttemptRecord(a, ep, env);
-    if (rec.schema === LLM_CALL_SCHEMA) counters.llmCalls++;
-    else counters.retrievalCalls++;
-    counters.errorsByType[a.errorType] = (counters.errorsByType[a.errorType] ?? 0) + 1;
-    emit(rec);
-  };
-  /** Client sockets to port 53 (UDP ones never close: bounded), watched for failed lookups. */
-  const dnsConns = new Map<number, ConnectionInfo>();
-  const dns = new DnsWatcher(knownEndpoints, emitFailedAttempt);
-  /**
-   * The endpoint a connection went to, and its name when known: the TLS server name or the name
-   * a lookup gave the address for, if that name served calls on this port; else the address
-   * itself, if it did.
-   */
-  const endpointOf = (remote: Endpoint | null, serverName: string | null = null): { ep: KnownEndpoint; name?: string } | undefined => {
-    if (remote === null) return undefined;
-    const name = serverName ?? dns.nameOf(remote.address);
-    const byName = name === undefined ? undefined : knownEndpoints.lookupHost(name);
-    if (byName !== undefined && endpointPort(byName) === remote.port) return { ep: byName, name };
-    const byAddress = knownEndpoints.lookup(remote);
-    return byAddress === undefined ? undefined : { ep: byAddress };
-  };
+  /** Calls that never sent their request (failed lookups, connects, handshakes). */
+  const unsent = new UnsentCalls(env, emit, limits.maxConnections);
 
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
@@ -204,10 +165,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       const host = (hostHeader?.replace(/:\d+$/, '') ?? ctx.conn.serverName ?? null)?.toLowerCase() ?? null;
       const route = routeLlmRequest(req.method, host, path, query, req.headers.get('anthropic-version') !== undefined);
       let b: LlmCallBuilder | RetrievalCallBuilder | null = null;
-      if (route !== null) b = new LlmCallBuilder(ctx, route, env, ctx.role === 'client' ? emitLearning(ctx.conn) : emit);
+      if (route !== null) b = new LlmCallBuilder(ctx, route, env, ctx.role === 'client' ? unsent.learning(ctx.conn) : emit);
       else if (followRetrieval) {
         const rr = routeRetrievalRequest(req.method, host, path);
-        if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, ctx.role === 'client' ? emitLearning(ctx.conn) : emit);
+        if (rr !== null) b = new RetrievalCallBuilder(ctx, rr, env, ctx.role === 'client' ? unsent.learning(ctx.conn) : emit);
       }
       if (b === null && servers !== null && ctx.role === 'server') {
         return track(entry(), new ServerRequestBuilder(ctx, servers, { clock: env.clock, resolveComm: env.resolveComm, emit }));
@@ -297,10 +258,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     onEvent(ev: StreamEvent): void {
       switch (ev.kind) {
         case 'open':
-          if (ev.conn.remote?.port === 53 && !ev.conn.tls) {
-            putBounded(dnsConns, ev.conn.connId, ev.conn, limits.maxConnections);
-            break;
-          }
+          if (unsent.onOpen(ev.conn)) break; // a DNS socket
           safe(() => {
             const prev = conns.get(ev.conn.connId);
             if (prev) {
@@ -315,11 +273,9 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         case 'data': {
           let entry = conns.get(ev.connId);
           if (entry === undefined) {
-            const d = dnsConns.get(ev.connId);
-            if (d !== undefined) {
-              safe(() => dns.onData(d, ev));
-              break;
-            }
+            let dns = false;
+            safe(() => (dns = unsent.onData(ev)));
+            if (dns) break;
             connStats.unknownDataConn++;
             entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
           }
@@ -340,7 +296,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         case 'close': {
           const entry = conns.get(ev.connId);
           if (entry === undefined) {
-            dnsConns.delete(ev.connId);
+            unsent.onClose(ev.connId);
             return;
           }
           conns.delete(ev.connId);
@@ -348,33 +304,12 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           safe(() => entry.http.onClose(ev.reason, ev.tsNs));
           break;
         }
-        case 'connect_failed': {
-          if (ev.reason === 'timeout' && ev.attemptNs < MIN_CONNECT_TIMEOUT_NS) {
-            counters.connectAttemptsAbandoned++;
-            break;
-          }
-          const known = endpointOf(ev.conn.remote);
-          if (known === undefined) {
-            counters.connectFailuresOther++;
-            break;
-          }
-          counters.connectFailuresRecorded++;
-          emitFailedAttempt(fromConnectFailed(ev, known.name), known.ep);
+        case 'connect_failed':
+          safe(() => unsent.onConnectFailed(ev));
           break;
-        }
-        case 'tls_no_data': {
-          const known = endpointOf(ev.conn.remote, ev.conn.serverName);
-          const attempt = fromTlsNoData(ev);
-          // Only a workload that called the endpoint, its plaintext seen (so its TLS library is
-          // instrumented), and a connection closed soon after its ClientHello.
-          if (attempt === null || known === undefined || !known.ep.workloads.has(ev.conn.cgroupId) || ev.tsNs - ev.helloNs > MAX_HANDSHAKE_NS) {
-            counters.tlsFailuresOther++;
-            break;
-          }
-          counters.tlsFailuresRecorded++;
-          emitFailedAttempt(attempt, known.ep);
+        case 'tls_no_data':
+          safe(() => unsent.onTlsNoData(ev));
           break;
-        }
         case 'loss':
           captureLossEvents++;
           lostRecords += ev.lostRecords;
@@ -395,7 +330,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         for (const b of e.builders) buffered += b.bufferedBytes;
       }
       connStats.open = conns.size;
-      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: { ...dns.counters } };
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: unsent.dnsCounters };
     },
   };
 }

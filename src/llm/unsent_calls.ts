@@ -1,0 +1,118 @@
+// Calls that never sent their request — a failed name lookup, a refused or unanswered connect, a
+// failed TLS handshake — for the call pipeline: it hands over the calls it sees (they teach which
+// endpoints serve LLM and vector-DB calls), the DNS sockets it does not parse as HTTP, and the
+// capture's connect_failed / tls_no_data events; records come back through `emit`.
+import type { ConnectFailed, ConnectionInfo, DataChunk, Endpoint, TlsNoData } from '../capture/stream.ts';
+import { putBounded } from '../util/bounded_map.ts';
+import { DnsWatcher } from './dns_watch.ts';
+import type { DnsCounters } from './dns_watch.ts';
+import type { BuilderEnv } from './env.ts';
+import { KnownEndpoints, endpointPort, failedAttemptRecord, fromConnectFailed, fromTlsNoData } from './failed_attempts.ts';
+import type { FailedAttempt, KnownEndpoint } from './failed_attempts.ts';
+import { LLM_CALL_SCHEMA } from './records.ts';
+import type { CallRecord } from './records.ts';
+
+/**
+ * An unanswered connect given up sooner than this is a client racing addresses (happy eyeballs:
+ * Node 250 ms, curl 200 ms), not a timeout of the call: SDK connect timeouts are seconds.
+ */
+const MIN_CONNECT_TIMEOUT_NS = 1e9;
+/** A TLS connection closed later than this after its ClientHello is not a failed handshake. */
+const MAX_HANDSHAKE_NS = 10e9;
+
+export class UnsentCalls {
+  private readonly endpoints = new KnownEndpoints();
+  /** Client sockets to port 53 (UDP ones never close: bounded). */
+  private readonly dnsConns = new Map<number, ConnectionInfo>();
+  private readonly dns: DnsWatcher;
+
+  constructor(
+    private readonly env: BuilderEnv,
+    private readonly emit: (rec: CallRecord) => void,
+    private readonly maxDnsSockets: number,
+  ) {
+    this.dns = new DnsWatcher(this.endpoints, (a, ep) => this.emitAttempt(a, ep));
+  }
+
+  get dnsCounters(): DnsCounters {
+    return { ...this.dns.counters };
+  }
+
+  /** `emit` for a client-side call: an answered one teaches its endpoint first. */
+  learning(conn: ConnectionInfo): (rec: CallRecord) => void {
+    return (rec) => {
+      this.endpoints.learn(rec, conn);
+      this.emit(rec);
+    };
+  }
+
+  /** A new connection: true when it is a DNS client socket, watched here instead of parsed as HTTP. */
+  onOpen(conn: ConnectionInfo): boolean {
+    if (conn.remote?.port !== 53 || conn.tls) return false;
+    putBounded(this.dnsConns, conn.connId, conn, this.maxDnsSockets);
+    return true;
+  }
+
+  /** Data on a connection the pipeline does not follow: true when it was a DNS socket's. */
+  onData(ev: DataChunk): boolean {
+    const conn = this.dnsConns.get(ev.connId);
+    if (conn === undefined) return false;
+    this.dns.onData(conn, ev);
+    return true;
+  }
+
+  onClose(connId: number): void {
+    this.dnsConns.delete(connId);
+  }
+
+  onConnectFailed(ev: ConnectFailed): void {
+    const c = this.env.counters;
+    if (ev.reason === 'timeout' && ev.attemptNs < MIN_CONNECT_TIMEOUT_NS) {
+      c.connectAttemptsAbandoned++;
+      return;
+    }
+    const known = this.endpointOf(ev.conn.remote);
+    if (known === undefined) {
+      c.connectFailuresOther++;
+      return;
+    }
+    c.connectFailuresRecorded++;
+    this.emitAttempt(fromConnectFailed(ev, known.name), known.ep);
+  }
+
+  onTlsNoData(ev: TlsNoData): void {
+    const known = this.endpointOf(ev.conn.remote, ev.conn.serverName);
+    const attempt = fromTlsNoData(ev);
+    // Only a workload that called the endpoint, its plaintext seen (so its TLS library is
+    // instrumented), and a connection closed soon after its ClientHello.
+    if (attempt === null || known === undefined || !known.ep.workloads.has(ev.conn.cgroupId) || ev.tsNs - ev.helloNs > MAX_HANDSHAKE_NS) {
+      this.env.counters.tlsFailuresOther++;
+      return;
+    }
+    this.env.counters.tlsFailuresRecorded++;
+    this.emitAttempt(attempt, known.ep);
+  }
+
+  /**
+   * The endpoint a connection went to, and its name when known: the TLS server name or the name
+   * a lookup gave the address for, if that name served calls on this port; else the address
+   * itself, if it did.
+   */
+  private endpointOf(remote: Endpoint | null, serverName: string | null = null): { ep: KnownEndpoint; name?: string } | undefined {
+    if (remote === null) return undefined;
+    const name = serverName ?? this.dns.nameOf(remote.address);
+    const byName = name === undefined ? undefined : this.endpoints.lookupHost(name);
+    if (byName !== undefined && endpointPort(byName) === remote.port) return { ep: byName, name };
+    const byAddress = this.endpoints.lookup(remote);
+    return byAddress === undefined ? undefined : { ep: byAddress };
+  }
+
+  private emitAttempt(a: FailedAttempt, ep: KnownEndpoint): void {
+    const rec = failedAttemptRecord(a, ep, this.env);
+    const c = this.env.counters;
+    if (rec.schema === LLM_CALL_SCHEMA) c.llmCalls++;
+    else c.retrievalCalls++;
+    c.errorsByType[a.errorType] = (c.errorsByType[a.errorType] ?? 0) + 1;
+    this.emit(rec);
+  }
+}
