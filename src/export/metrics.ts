@@ -207,6 +207,17 @@ export class RecordMetrics {
         links.set({ [Attr.lossReason]: 'folded_routes' }, sr.routesFolded);
       }
       this.f(Metrics.bufferedBytes).set({}, p.bufferedBytes);
+      const unsent = this.f(Metrics.unsentCalls);
+      const c = p.calls;
+      unsent.set({ [Attr.lossReason]: 'connect_recorded' }, c.connectFailuresRecorded);
+      unsent.set({ [Attr.lossReason]: 'connect_unknown_endpoint' }, c.connectFailuresOther);
+      unsent.set({ [Attr.lossReason]: 'connect_abandoned' }, c.connectAttemptsAbandoned);
+      unsent.set({ [Attr.lossReason]: 'tls_recorded' }, c.tlsFailuresRecorded);
+      unsent.set({ [Attr.lossReason]: 'tls_other' }, c.tlsFailuresOther);
+      if (p.dns) {
+        unsent.set({ [Attr.lossReason]: 'dns_recorded' }, p.dns.recorded);
+        unsent.set({ [Attr.lossReason]: 'dns_failed_answers' }, p.dns.failures);
+      }
     }
   }
 

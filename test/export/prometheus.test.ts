@@ -12,6 +12,7 @@ import type { LlmCallRecord } from '../../src/llm/records.ts';
 import { requireBinary } from '../slo/helpers/promtool.ts';
 import { parseExposition, replayFixture, sumOf, type Exposition } from './helpers.ts';
 import { ragScenario } from '../llm/server_streams.ts';
+import { connInfo, fixtureEvents, loadFixtures, run, T0 } from '../llm/wire.ts';
 
 const replay = replayFixture();
 const llm = replay.records.filter((r): r is LlmCallRecord => r.schema === 'llmslo.llm_call/v1');
@@ -294,5 +295,29 @@ test('promtool accepts everything at once: errors, retrieval, server side, foldi
   assert.ok(e.samples.some((s) => s.name === 'gen_ai_client_operation_duration_seconds_count' && s.labels.error_type === 'rate_limited'));
   const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr + r.stdout);
+  await out.shutdown();
+});
+
+test('calls that never sent their request: records on the GenAI metrics, every attempt counted by outcome', async () => {
+  const fx = loadFixtures().find((f) => f.name === 'openai_chat_stream_usage')!;
+  const info = connInfo(fx, 1);
+  const failed = (connId: number, reason: 'refused' | 'timeout', attemptNs: number, remote = info.remote) => ({
+    kind: 'connect_failed' as const, tsNs: T0 + 2e12 + connId * 1e9, reason, attemptNs, conn: { ...info, connId, tls: false, serverName: null, remote },
+  });
+  const { records, stats } = run([
+    ...fixtureEvents(fx, 1),
+    failed(2, 'refused', 1e6),
+    failed(3, 'timeout', 5e9),
+    failed(4, 'timeout', 250e6), // happy eyeballs
+    failed(5, 'refused', 1e6, { address: '10.0.0.10', port: 443 }), // never served a call
+  ]);
+  const out = await createOutputs({ prometheus: false });
+  for (const r of records) out.onRecord(r);
+  out.onCaptureStats({ pipeline: stats });
+  const e = parseExposition(await out.metricsText());
+  assert.equal(sumOf(e, 'gen_ai_client_operation_duration_seconds_count', { error_type: 'connection_refused' }), 1);
+  assert.equal(sumOf(e, 'gen_ai_client_operation_duration_seconds_count', { error_type: 'timeout' }), 1);
+  const outcome = (r: string) => sumOf(e, 'llmslo_unsent_calls_total', { llmslo_reason: r });
+  assert.deepEqual(['connect_recorded', 'connect_unknown_endpoint', 'connect_abandoned', 'dns_recorded', 'tls_recorded'].map(outcome), [2, 1, 1, 0, 0]);
   await out.shutdown();
 });
