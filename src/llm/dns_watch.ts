@@ -39,7 +39,7 @@ export interface DnsCounters {
 
 export class DnsWatcher {
   readonly counters: DnsCounters = { messages: 0, malformed: 0, failures: 0, recorded: 0, addressesLearned: 0 };
-  /** `connId:queryId` -> when the query left. */
+  /** `connId:queryId` and `connId|name` -> when the query left. */
   private readonly queries = new Map<string, number>();
   /** `pid|name` -> when its last failure was recorded. */
   private readonly recent = new Map<string, number>();
@@ -60,12 +60,18 @@ export class DnsWatcher {
       return;
     }
     const qk = `${conn.connId}:${m.id}`;
+    // glibc sends A and AAAA in one sendmmsg, of which the kernel ships the first: a query of
+    // the same name on the same socket stands in for a missing one
+    const nk = `${conn.connId}|${m.name}`;
     if (!m.response) {
-      if (ev.direction === 'egress') putBounded(this.queries, qk, ev.tsNs, MAX_TRACKED);
+      if (ev.direction === 'egress') {
+        putBounded(this.queries, qk, ev.tsNs, MAX_TRACKED);
+        if (m.name !== null) putBounded(this.queries, nk, ev.tsNs, MAX_TRACKED);
+      }
       return;
     }
     if (ev.direction !== 'ingress') return;
-    const sentAt = this.queries.get(qk);
+    const sentAt = this.queries.get(qk) ?? this.queries.get(nk);
     this.queries.delete(qk);
     if (m.name === null) return;
     if (m.rcode === DnsRcode.noError) {
