@@ -111,8 +111,6 @@ export class StreamAssembler {
   private readonly syntheticIds = new Map<string, number>();
   /** TCP closes waiting out their grace period, in arrival order. */
   private readonly closeQueue: RawConn[] = [];
-  /** Resets received on connections with no data yet (a refused SYN), until their CLOSE. */
-  private readonly resetsBeforeData = new Set<number>();
   private unboundBytes = 0;
   private nextSynthetic = SYNTHETIC_BASE;
   private lastTs = 0;
@@ -146,14 +144,11 @@ export class StreamAssembler {
         this.opts.onTcpEvent?.(ev);
         break;
       case 'reset': {
-        const c = this.conns.get(ev.connId);
+        // A reset answering a SYN (no byte yet, so no state) is kept: the close says "refused".
+        const c = this.conns.get(ev.connId) ?? (ev.state === TcpState.synSent && ev.connId !== 0 ? this.conn(ev.connId, ev.pid) : undefined);
         if (c) {
           if (ev.resetDir === 'sent') c.resetSent = true;
           else c.resetReceived = true;
-        } else if (ev.resetDir === 'received' && ev.connId !== 0) {
-          this.resetsBeforeData.add(ev.connId);
-          // bounded: resets on connections that never close here (passive, evicted) age out
-          if (this.resetsBeforeData.size > 4096) this.resetsBeforeData.delete(this.resetsBeforeData.values().next().value as number);
         }
         this.opts.onTcpEvent?.(ev);
         break;
@@ -205,12 +200,12 @@ export class StreamAssembler {
           this.stats.sniSeen++;
         }
         c.hello = { conn: this.connInfo(ev, ev.connId, true, sni ?? null), tsNs: ev.tsNs };
-      } else if (isTlsAlert(ev.payload)) {
-        // shipped by the kernel only before any plaintext on a connection that sent a ClientHello
-        const c = this.conns.get(ev.connId);
-        if (c && !c.opened && c.alert === null) c.alert = { direction: ev.direction, description: ev.payload[0] === 21 ? ev.payload[6]! : null };
-        this.stats.ciphertextDropped++; // never delivered as data either
       } else {
+        if (isTlsAlert(ev.payload)) {
+          // shipped by the kernel only before any plaintext on a connection that sent a ClientHello
+          const c = this.conns.get(ev.connId);
+          if (c && !c.opened && c.alert === null) c.alert = { direction: ev.direction, description: ev.payload[0] === 21 ? ev.payload[6]! : null };
+        }
         this.stats.ciphertextDropped++;
       }
       return;
@@ -281,7 +276,8 @@ export class StreamAssembler {
     this.sink.onEvent({ kind: 'data', connId, direction: ev.direction, tsNs: ev.tsNs, bytes, missingAfter, tls });
   }
 
-  private connInfo(ev: RawData, connId: number, tls: boolean, serverName: string | null): ConnectionInfo {
+  /** The stream's view of a connection, from any kernel record that carries its tuple. */
+  private connInfo(ev: RawData | RawConn, connId: number, tls: boolean, serverName: string | null): ConnectionInfo {
     return {
       connId,
       pid: ev.pid,
@@ -351,35 +347,15 @@ export class StreamAssembler {
   // ------------------------------------------------------------------ lifecycle
 
   private onConn(ev: RawConn): void {
-    const c = this.conns.get(ev.connId);
-    if (!c) {
-      if (ev.newState === TcpState.close && ev.oldState === TcpState.synSent) this.connectFailed(ev);
-      else if (ev.newState === TcpState.close) this.resetsBeforeData.delete(ev.connId);
-      return;
-    }
+    // A connect that never established has no state yet (no byte moved): its close still counts.
+    const c = this.conns.get(ev.connId) ?? (ev.newState === TcpState.close && ev.oldState === TcpState.synSent ? this.conn(ev.connId, ev.pid) : undefined);
+    if (!c) return;
     if (ev.newState === TcpState.finWait1 && !c.firstCloseSide) c.firstCloseSide = 'local';
     if (ev.newState === TcpState.closeWait && !c.firstCloseSide) c.firstCloseSide = 'remote';
     if (ev.newState !== TcpState.close) return;
     // Data queued before a close or reset is often read just after it (and reaches us after the
     // CLOSE record): the close is delivered once CLOSE_GRACE_NS of kernel time has passed.
     this.closeQueue.push(ev);
-  }
-
-  private connectFailed(ev: RawConn): void {
-    const refused = this.resetsBeforeData.delete(ev.connId);
-    this.stats.connectFailures++;
-    const t = ev.tuple;
-    const conn: ConnectionInfo = {
-      connId: ev.connId,
-      pid: ev.pid,
-      tid: ev.tid,
-      cgroupId: ev.cgroupId,
-      local: t.family ? { address: formatAddress(t.family, t.laddr), port: t.lport } : null,
-      remote: t.family ? { address: formatAddress(t.family, t.raddr), port: t.rport } : null,
-      tls: false,
-      serverName: null,
-    };
-    this.sink.onEvent({ kind: 'connect_failed', tsNs: ev.tsNs, conn, reason: refused ? 'refused' : 'timeout', attemptNs: ev.durationNs });
   }
 
   private deliverDueCloses(now: number): void {
@@ -405,6 +381,9 @@ export class StreamAssembler {
     if (c.opened) {
       this.stats.closes++;
       this.sink.onEvent({ kind: 'close', connId: ev.connId, tsNs: ev.tsNs, reason });
+    } else if (reason === 'refused' || reason === 'timeout') {
+      this.stats.connectFailures++;
+      this.sink.onEvent({ kind: 'connect_failed', tsNs: ev.tsNs, conn: this.connInfo(ev, ev.connId, false, null), reason, attemptNs: ev.durationNs });
     } else if (c.hello !== null && (c.alert !== null || reason === 'local_close' || reason === 'reset_sent') && !this.unboundPendingFor(c.pid)) {
       // No plaintext ever (none of this process is waiting for its SSL* binding either: it could
       // be this connection's), and an alert or this side closing: the handshake failed or was

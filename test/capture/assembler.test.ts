@@ -113,6 +113,7 @@ test('a connect that never established is a connect_failed event: refused after 
     encodeConn({ tsNs: 5, pid: 7, connId: 13, tuple: t, oldState: 2, newState: 1 }),
     encodeConn({ tsNs: 6, pid: 7, connId: 13, tuple: t, oldState: 1, newState: 7 }),
   ]));
+  p.flush(1e12); // closes wait out their grace period
   const failed = events.filter((e) => e.kind === 'connect_failed');
   assert.equal(failed.length, 2);
   const [a, b] = failed;
