@@ -83,8 +83,7 @@ export class LiveCapture {
   private excludeReport: string | null = null;
   /** Connections muted in the kernel, oldest first, until their TCP close is seen. */
   private readonly muted = new Set<number>();
-  /** Mutes the kernel refused (map error); their payloads keep coming. */
-  muteFailures = 0;
+  private muteFailureSaid = false;
 
   private constructor(
     private readonly loader: NativeLoader,
@@ -234,7 +233,11 @@ export class LiveCapture {
       this.loader.unmuteConnection(oldest);
     }
     if (this.loader.muteConnection(connId)) this.muted.add(connId);
-    else this.muteFailures++;
+    else if (!this.muteFailureSaid) {
+      // harmless (the consumer drops the bytes anyway), and systemic when it happens: said once
+      this.muteFailureSaid = true;
+      this.opts.log?.('capture: the kernel refused to mute a connection; its payloads keep coming and are dropped in user space');
+    }
   }
 
   /** Connections muted now. */

@@ -2,7 +2,7 @@
 import { formatAddress, type RawEvent } from './decoder.ts';
 import { SyscallName, TcpStateName } from './layout.ts';
 import type { ProcessCache } from './processes.ts';
-import type { StreamEvent } from './stream.ts';
+import type { Endpoint, StreamEvent } from './stream.ts';
 
 const PREVIEW = 96;
 
@@ -62,11 +62,13 @@ export function rawToJson(ev: RawEvent): Record<string, unknown> {
   return out;
 }
 
+const endpoint = (e: Endpoint | null): string => (e ? `${e.address}:${e.port}` : '?');
+
 export function formatStream(ev: StreamEvent): string {
   switch (ev.kind) {
     case 'open': {
       const c = ev.conn;
-      return `${secs(ev.tsNs)} open conn=${c.connId} pid=${c.pid} ${c.local ? `${c.local.address}:${c.local.port}` : '?'}->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'}${c.tls ? ` tls${c.serverName ? ` sni=${c.serverName}` : ''}` : ''}`;
+      return `${secs(ev.tsNs)} open conn=${c.connId} pid=${c.pid} ${endpoint(c.local)}->${endpoint(c.remote)}${c.tls ? ` tls${c.serverName ? ` sni=${c.serverName}` : ''}` : ''}`;
     }
     case 'data':
       return `${secs(ev.tsNs)} ${ev.direction === 'egress' ? 'OUT' : 'IN '} conn=${ev.connId} ${ev.tls ? 'tls' : 'plain'} ${ev.bytes.length}B${ev.missingAfter ? ` (+${ev.missingAfter} not captured)` : ''} "${preview(ev.bytes)}"`;
@@ -77,11 +79,11 @@ export function formatStream(ev: StreamEvent): string {
     case 'tls_no_data': {
       const c = ev.conn;
       const alert = ev.alertDirection === null ? 'no alert' : `alert ${ev.alertDirection === 'egress' ? 'sent' : 'received'}${ev.alertDescription === null ? '' : ` ${ev.alertDescription}`}`;
-      return `${secs(ev.tsNs)} tls closed without data conn=${c.connId} pid=${c.pid} ->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'}${c.serverName ? ` sni=${c.serverName}` : ''} ${ev.reason}, ${alert}`;
+      return `${secs(ev.tsNs)} tls closed without data conn=${c.connId} pid=${c.pid} ->${endpoint(c.remote)}${c.serverName ? ` sni=${c.serverName}` : ''} ${ev.reason}, ${alert}`;
     }
     case 'connect_failed': {
       const c = ev.conn;
-      return `${secs(ev.tsNs)} connect ${ev.reason} conn=${c.connId} pid=${c.pid} ->${c.remote ? `${c.remote.address}:${c.remote.port}` : '?'} after ${(ev.attemptNs / 1e6).toFixed(1)} ms`;
+      return `${secs(ev.tsNs)} connect ${ev.reason} conn=${c.connId} pid=${c.pid} ->${endpoint(c.remote)} after ${(ev.attemptNs / 1e6).toFixed(1)} ms`;
     }
   }
 }

@@ -214,10 +214,8 @@ export class RecordMetrics {
       unsent.set({ [Attr.lossReason]: 'connect_abandoned' }, c.connectAttemptsAbandoned);
       unsent.set({ [Attr.lossReason]: 'tls_recorded' }, c.tlsFailuresRecorded);
       unsent.set({ [Attr.lossReason]: 'tls_other' }, c.tlsFailuresOther);
-      if (p.dns) {
-        unsent.set({ [Attr.lossReason]: 'dns_recorded' }, p.dns.recorded);
-        unsent.set({ [Attr.lossReason]: 'dns_failed_answers' }, p.dns.failures);
-      }
+      unsent.set({ [Attr.lossReason]: 'dns_recorded' }, p.dns.recorded);
+      unsent.set({ [Attr.lossReason]: 'dns_failed_answers' }, p.dns.failures);
     }
   }
 

@@ -273,9 +273,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         case 'data': {
           let entry = conns.get(ev.connId);
           if (entry === undefined) {
-            let dns = false;
-            safe(() => (dns = unsent.onData(ev)));
-            if (dns) break;
+            if (unsent.isDnsSocket(ev.connId)) {
+              safe(() => unsent.onDnsData(ev));
+              break;
+            }
             connStats.unknownDataConn++;
             entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
           }

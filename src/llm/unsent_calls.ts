@@ -53,12 +53,15 @@ export class UnsentCalls {
     return true;
   }
 
-  /** Data on a connection the pipeline does not follow: true when it was a DNS socket's. */
-  onData(ev: DataChunk): boolean {
+  /** A socket onOpen took over. */
+  isDnsSocket(connId: number): boolean {
+    return this.dnsConns.has(connId);
+  }
+
+  /** A message on a DNS socket (isDnsSocket). */
+  onDnsData(ev: DataChunk): void {
     const conn = this.dnsConns.get(ev.connId);
-    if (conn === undefined) return false;
-    this.dns.onData(conn, ev);
-    return true;
+    if (conn !== undefined) this.dns.onData(conn, ev);
   }
 
   onClose(connId: number): void {
