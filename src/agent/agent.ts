@@ -111,8 +111,8 @@ export class Agent {
         keepExcerpts: config.privacy.keep_excerpts ? { maxChars: 200 } : false,
         retrieval: config.records.retrieval,
         serverRequests: config.records.server_requests,
-        skipMirroredServerSide: config.records.skip_mirrored_server_side,
-        muteConnection: (connId) => capture.muteConnection(connId),
+        mirroredServer: config.records.mirrored_server_side,
+        muteConnection: (connId, keep) => capture.muteConnection(connId, keep),
       },
       (rec) => this.onRecord(rec),
     );

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { cgroupPathProblem } from '../capture/cgroups.ts';
+import type { MirroredServerMode } from '../llm/mirror.ts';
 
 export interface AgentConfig {
   capture: {
@@ -31,7 +32,12 @@ export interface AgentConfig {
     jsonl: { path: string | null };
   };
   /** Which records the protocol layer produces besides LLM calls. */
-  records: { retrieval: boolean; server_requests: boolean; skip_mirrored_server_side: boolean };
+  records: {
+    retrieval: boolean;
+    server_requests: boolean;
+    /** A call whose client and server both run on this node: the server end's record derived from the client end's parse, skipped, or parsed too. */
+    mirrored_server_side: MirroredServerMode;
+  };
   privacy: { keep_excerpts: boolean };
   slo: { specs: string[]; state_path: string | null };
 }
@@ -43,7 +49,7 @@ export const DEFAULT_CONFIG: AgentConfig = {
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },
     jsonl: { path: null },
   },
-  records: { retrieval: true, server_requests: true, skip_mirrored_server_side: false },
+  records: { retrieval: true, server_requests: true, mirrored_server_side: 'derive' },
   privacy: { keep_excerpts: false },
   slo: { specs: [], state_path: '/var/lib/llmslo/slo-state.json' },
 };
@@ -52,10 +58,10 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Kind = 'int' | 'bool' | 'string' | 'string?' | 'ports' | 'strings' | 'cgroups' | 'headers' | 'listen';
+type Kind = 'int' | 'bool' | 'string' | 'string?' | 'ports' | 'strings' | 'cgroups' | 'headers' | 'listen' | 'choice';
 
 /** Every settable field with its kind and bounds: the single schema for file and environment. */
-const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: boolean }> = {
+const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: boolean; choices?: readonly string[] }> = {
   'capture.payload_cap': { kind: 'int', min: 64, max: 262144 },
   'capture.ring_mb': { kind: 'int', min: 1, max: 1024, pow2: true },
   'capture.wakeup_kb': { kind: 'int', min: 0, max: 512 * 1024 },
@@ -77,7 +83,7 @@ const FIELDS: Record<string, { kind: Kind; min?: number; max?: number; pow2?: bo
   'outputs.jsonl.path': { kind: 'string?' },
   'records.retrieval': { kind: 'bool' },
   'records.server_requests': { kind: 'bool' },
-  'records.skip_mirrored_server_side': { kind: 'bool' },
+  'records.mirrored_server_side': { kind: 'choice', choices: ['derive', 'parse', 'skip'] },
   'privacy.keep_excerpts': { kind: 'bool' },
   'slo.specs': { kind: 'strings' },
   'slo.state_path': { kind: 'string?' },
@@ -103,6 +109,8 @@ function check(where: string, field: string, v: unknown): unknown {
     }
     case 'bool':
       return typeof v === 'boolean' ? v : fail('true or false');
+    case 'choice':
+      return typeof v === 'string' && spec.choices!.includes(v) ? v : fail(`one of ${spec.choices!.join(', ')}`);
     case 'string?':
       return v === null || (typeof v === 'string' && v.length > 0) ? v : fail('a non-empty string or null');
     case 'strings':

@@ -1,7 +1,7 @@
 // Follows one LLM HTTP exchange and turns it into an LlmCallRecord: request JSON -> adapter,
 // response framing (SSE / NDJSON / whole JSON) -> adapter, exact kernel timestamps for every
 // milestone, error classification when the call ends.
-import type { ExchangeContext, ExchangeFinish, ExchangeHandler } from '../protocols/http_connection.ts';
+import type { ExchangeContext, ExchangeFinish, ExchangeHandler, StreamPositions } from '../protocols/http_connection.ts';
 import type { ResponseHead } from '../protocols/http1.ts';
 import { CappedBytes } from '../protocols/bytes.ts';
 import { JsonArraySplitter } from '../protocols/json_array.ts';
@@ -18,6 +18,8 @@ import { GapRecorder } from './gaps.ts';
 import { providerRequestId, rateLimitInfo, requestMeta } from './http_meta.ts';
 import type { RequestMeta } from './http_meta.ts';
 import { LLM_CALL_SCHEMA } from './records.ts';
+import { callTimings } from './timings.ts';
+import type { ClientMilestones, MirrorAnchor, MirrorHooks } from './mirror.ts';
 import { ContentTemplate, type ContentShape } from './template.ts';
 import type { ErrorType, LlmCallRecord, RateLimitInfo } from './records.ts';
 import type { ConnectionInfo } from '../capture/stream.ts';
@@ -25,9 +27,10 @@ import type { ConnectionInfo } from '../capture/stream.ts';
 type Framing = 'sse' | 'ndjson' | 'jsonarray' | 'json';
 
 const MAX_TEMPLATES_PER_CALL = 8;
+/** SSE events whose stream positions a mirrored client end keeps (the server end's chunk times). */
+const MAX_TRACKED_EVENTS = 16384;
 const NO_KEYS: ReadonlySet<string> = new Set();
 
-const sec = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.max(0, b - a) / 1e9);
 
 /** The formatted second of the last call: records of one second share it (toISOString is slow). */
 let lastSecond = NaN;
@@ -89,6 +92,17 @@ export class LlmCallBuilder implements ExchangeHandler {
    * match stops trying). Events no template is for (role, block starts, pings) do not count.
    */
   private borrowMisses = 0;
+  /** Where the exchange sits in the connection's byte streams (mirror.ts). */
+  private readonly positions: StreamPositions | null;
+  private reqStartOffset: number;
+  private reqEndOffset = NaN;
+  /** Payload events (SSE events, lines, elements) handed over so far. */
+  private events = 0;
+  /**
+   * A client end whose server end is captured too, in derive mode: the byte-stream positions of
+   * its milestones, from which the server end's record is derived.
+   */
+  private milestones: ClientMilestones | null = null;
 
   constructor(
     ctx: ExchangeContext,
@@ -113,6 +127,20 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.conn = ctx.conn;
     this.role = ctx.role;
     this.startNs = ctx.requestStartNs;
+    this.positions = ctx.positions ?? null;
+    this.reqStartOffset = this.positions?.messageStart(ctx.role === 'client' ? 'egress' : 'ingress') ?? NaN;
+    if (ctx.role === 'client' && ctx.conn.peerConnId !== undefined && env.mirror?.mode === 'derive' && !ctx.resynced && this.positions !== null)
+      this.milestones = { reqStart: this.reqStartOffset, reqEnd: NaN, respStart: NaN, respEnd: NaN, eventEnds: null, firstChunkEvent: -1, contentEvents: [], anchor: null };
+  }
+
+  /**
+   * The server end of this (client) exchange handed over here: its record will be derived from
+   * this one. False when this builder cannot serve (not tracking, or already finished).
+   */
+  acceptMirrorAnchor(anchor: MirrorAnchor): boolean {
+    if (this.milestones === null || this.done) return false;
+    this.milestones.anchor = anchor;
+    return true;
   }
 
   /** Memory held by this call (for accounting). */
@@ -135,6 +163,8 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   onRequestEnd(tsNs: number, complete: boolean): void {
     if (complete) {
+      this.reqEndOffset = this.positions?.messageEnd(this.role === 'client' ? 'egress' : 'ingress') ?? NaN;
+      if (this.milestones !== null) this.milestones.reqEnd = this.reqEndOffset;
       this.requestEnd = tsNs;
       this.requestComplete = true;
     } else this.partial.add('request_incomplete');
@@ -172,13 +202,11 @@ export class LlmCallBuilder implements ExchangeHandler {
 
   onResponseHead(head: ResponseHead, tsNs: number, resynced: boolean): void {
     if (this.inert) return;
-    if (this.role === 'server' && this.env.skipMirroredServerSide && this.conn.peerConnId !== undefined) {
+    const mirror = this.env.mirror;
+    if (mirror !== null && this.role === 'server' && this.conn.peerConnId !== undefined && this.handOver(mirror, head, tsNs, resynced)) {
       // The client end of this call is captured too and makes the record (decided here, when
       // both ends have surely been seen: the response follows the request on both).
       this.inert = true;
-      this.env.counters.mirroredServerSkipped++;
-      // the connection's ends stay paired for its life: the rest of it need not be parsed either
-      this.env.onMirroredServerConnection?.(this.conn.connId);
       return;
     }
     this.head = { status: head.status };
@@ -205,9 +233,18 @@ export class LlmCallBuilder implements ExchangeHandler {
       }
     }
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
+    const m = this.milestones;
+    if (m !== null) {
+      if (resynced) this.milestones = null;
+      else m.respStart = this.positions!.messageStart('ingress');
+    }
     if (this.framing === 'sse') {
       this.sse = new SseParser((data, event, ts) => this.onPayload(event, data, ts), { maxEventBytes: this.env.limits.maxEventBytes }, this.env.stream);
       this.sse.fastEvent = (s, pos, ts) => this.onFastSseEvent(s, pos, ts);
+      if (this.milestones !== null) {
+        this.sse.trackEventEnds(MAX_TRACKED_EVENTS);
+        this.milestones.eventEnds = this.sse.eventEnds;
+      }
     } else if (this.framing === 'jsonarray') {
       this.arr = new JsonArraySplitter((el, ts) => onPayload(null, el, ts), this.env.limits.maxEventBytes, this.env.stream);
     } else if (this.framing === 'ndjson') {
@@ -216,6 +253,33 @@ export class LlmCallBuilder implements ExchangeHandler {
       const cap = head.status >= 400 ? Math.min(this.env.limits.maxResponseBodyBytes, 64 * 1024) : this.env.limits.maxResponseBodyBytes;
       this.body = new CappedBytes(cap);
     }
+  }
+
+  /** A server end whose client end is captured too: stop following it (skip), or hand over (derive). */
+  private handOver(mirror: MirrorHooks, head: ResponseHead, tsNs: number, resynced: boolean): boolean {
+    if (mirror.mode === 'skip') {
+      this.env.counters.mirroredServerSkipped++;
+      // the connection's ends stay paired for its life: the rest of it need not be parsed either
+      mirror.skip(this.conn);
+      return true;
+    }
+    if (mirror.mode !== 'derive' || resynced || this.partial.size > 0 || this.positions === null) return false;
+    // Only byte-exact framings whose events the client end locates: SSE or one JSON body, not
+    // compressed (decoded pieces are not stream bytes); NDJSON and JSON arrays are parsed here.
+    const enc = head.headers.get('content-encoding');
+    if (enc !== undefined && enc.trim().toLowerCase() !== 'identity') return false;
+    const ct = (head.headers.get('content-type') ?? '').toLowerCase();
+    if (!ct.includes('text/event-stream') && (!ct.includes('json') || ct.includes('ndjson') || ct.includes('jsonl') || this.route.adapterName === 'gemini' || this.route.adapterName === 'ollama')) return false;
+    const anchor: MirrorAnchor = {
+      reqStart: this.reqStartOffset,
+      reqEnd: this.reqEndOffset,
+      respStart: this.positions.messageStart('egress'),
+      requestStartNs: this.startNs,
+      requestEndNs: this.requestEnd,
+      responseStartNs: tsNs,
+    };
+    if (!Number.isFinite(anchor.reqStart) || !Number.isFinite(anchor.reqEnd) || !Number.isFinite(anchor.respStart)) return false;
+    return mirror.adopt(this.conn, anchor);
   }
 
   /** A whole SSE event at `pos` of the piece, if it has the learned content shape. */
@@ -228,12 +292,14 @@ export class LlmCallBuilder implements ExchangeHandler {
       // whether the event has the shape and a non-empty text.
       const end = tpl.testSseEvent(s, pos);
       if (end < 0) return -1;
+      this.events++;
       if (tpl.keep) tally.sawSome();
       this.countChunk(ChunkKind.Content, ts);
       return end;
     }
     const text = tpl.matchSseEvent(s, pos);
     if (text === null) return -1;
+    this.events++;
     this.takeMatched(tpl, text);
     this.countChunk(ChunkKind.Content, ts);
     return tpl.sseEventEnd;
@@ -247,6 +313,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   }
 
   private onPayload(event: string | null, data: string, ts: number): void {
+    this.events++;
     const st = this.st;
     let kind: ChunkKind;
     let tpl = this.template;
@@ -284,18 +351,23 @@ export class LlmCallBuilder implements ExchangeHandler {
   private countChunk(kind: ChunkKind, ts: number): void {
     if (kind === ChunkKind.Ignore) return;
     this.chunks++;
-    if (this.firstChunk === null) this.firstChunk = ts;
+    const m = this.milestones;
+    if (this.firstChunk === null) {
+      this.firstChunk = ts;
+      if (m !== null) m.firstChunkEvent = this.events - 1;
+    }
     if (kind === ChunkKind.Content) {
       this.contentChunks++;
       if (this.firstToken === null) this.firstToken = ts;
       this.gaps.mark(ts);
+      if (m !== null && m.contentEvents.length < MAX_TRACKED_EVENTS) (m.contentEvents as number[]).push(this.events - 1);
     }
   }
 
   onResponseBody(buf: Buffer, start: number, end: number, tsNs: number): void {
     if (this.inert) return;
     this.lastBodyTs = tsNs;
-    if (this.sse) this.sse.push(buf, tsNs, start, end);
+    if (this.sse) this.sse.push(buf, tsNs, start, end, this.milestones === null ? 0 : this.positions!.base('ingress') + start);
     else if (this.nd) this.nd.push(buf, tsNs, start, end);
     else if (this.arr) this.arr.push(buf, tsNs, start, end);
     else this.body?.append(buf, start, end);
@@ -313,6 +385,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   onResponseEnd(tsNs: number): void {
     if (this.inert) return;
     this.responseEnd = tsNs;
+    if (this.milestones !== null) this.milestones.respEnd = this.positions!.messageEnd('ingress');
     this.sse?.end();
     this.nd?.end(tsNs);
     this.readWholeBody();
@@ -381,6 +454,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     if (record.partial) this.env.counters.partialCalls++;
     if (record['error.type'] !== null) this.env.counters.errorsByType[record['error.type']] = (this.env.counters.errorsByType[record['error.type']] ?? 0) + 1;
     this.emit(record);
+    if (this.milestones !== null && Number.isFinite(this.milestones.respStart)) this.env.mirror!.clientFinished(this.conn, record, this.milestones);
   }
 
   private classify(f: ExchangeFinish): { type: ErrorType | null; code: string | null; source: 'http' | 'stream' | 'transport' | null; streamClass: ErrorType | null } {
@@ -452,16 +526,9 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
     const rs = this.startNs;
     const re = this.requestEnd;
-    const ttft = isStream ? sec(re, this.firstToken) : null;
-    const ttfc = isStream ? sec(re, this.firstChunk) : null;
-    let tpot: number | null = null;
-    if (isStream && this.firstToken !== null && responseEnd !== null && output !== null && output >= 2) tpot = Math.max(0, responseEnd - this.firstToken) / 1e9 / (output - 1);
-    let tps: number | null = null;
-    if (output !== null && output > 0 && st.operation !== 'embeddings') {
-      const from = isStream && this.firstToken !== null ? this.firstToken : re;
-      const span = sec(from, responseEnd);
-      if (span !== null && span > 0) tps = output / span;
-    }
+    const firstChunk = isStream ? this.firstChunk : null;
+    const firstToken = isStream ? this.firstToken : null;
+    const t = callTimings({ request_start: rs, request_end: re, first_chunk: firstChunk, first_token: firstToken, response_end: responseEnd }, isStream, output, st.operation === 'embeddings');
     if (!this.requestComplete && !this.partial.has('request_incomplete')) this.partial.add('request_incomplete');
     if (this.head === null && f.cause !== 'connection_closed') this.partial.add('no_response');
     const partialReasons = [...this.partial].sort();
@@ -485,11 +552,11 @@ export class LlmCallBuilder implements ExchangeHandler {
       'error.provider_code': err.code,
       'error.source': err.source,
       'error.stream_class': err.streamClass,
-      ttft_s: ttft,
-      ttfc_s: ttfc,
-      duration_s: sec(rs, responseEnd),
-      tpot_s: tpot,
-      output_tokens_per_s: tps,
+      ttft_s: t.ttft_s,
+      ttfc_s: t.ttfc_s,
+      duration_s: t.duration_s,
+      tpot_s: t.tpot_s,
+      output_tokens_per_s: t.output_tokens_per_s,
       inter_chunk_gap_s: isStream ? this.gaps.summary() : null,
       chunks: this.chunks,
       content_chunks: this.contentChunks,
@@ -515,8 +582,8 @@ export class LlmCallBuilder implements ExchangeHandler {
         request_start: rs,
         request_end: re,
         response_start: this.responseStart,
-        first_chunk: isStream ? this.firstChunk : null,
-        first_token: isStream ? this.firstToken : null,
+        first_chunk: firstChunk,
+        first_token: firstToken,
         response_end: responseEnd,
       },
     };

@@ -1,5 +1,6 @@
 // Settings and shared services every call builder uses.
 import type { ErrorType } from './records.ts';
+import type { MirrorHooks } from './mirror.ts';
 
 export interface CallLimits {
   /** Request body bytes kept to read the model / stream flag / vector query (JSON parse). */
@@ -27,10 +28,11 @@ export interface BuilderEnv {
   excerpts: ExcerptOptions | null;
   counters: CallCounters;
   stream: StreamCounters;
-  /** Do not follow the server end of a call whose client end is captured too. */
-  skipMirroredServerSide: boolean;
-  /** Called when a connection turned out to be such a mirrored server end: its bytes can go unparsed. */
-  onMirroredServerConnection?: (connId: number) => void;
+  /**
+   * The server end of a call whose client end is captured too (both on this node): derived from
+   * the client end, skipped, or parsed like any other (null).
+   */
+  mirror: MirrorHooks | null;
 }
 
 /** Stream framing counters shared by every call's SSE / NDJSON / JSON-array parser. */
@@ -62,7 +64,7 @@ export interface CallCounters {
   internalErrors: number;
   lastInternalError: string | null;
   errorsByType: Partial<Record<ErrorType, number>>;
-  /** Server ends of calls whose client end is captured too, not followed (skipMirroredServerSide). */
+  /** Server ends of calls whose client end is captured too, not followed (mirrored server ends: skip). */
   mirroredServerSkipped: number;
   /** Bytes of those connections dropped before HTTP parsing (the rest of the call and later ones). */
   mirroredServerBytesDropped: number;

@@ -23,6 +23,8 @@ import { RetrievalCallBuilder, routeRetrievalRequest } from './retrieval.ts';
 import { DEFAULT_SERVER_REQUEST_LIMITS, ServerRequestBuilder, ServerRequestTracker, newServerRequestCounters } from './server_request.ts';
 import type { ServerRequestCounters, ServerRequestLimits } from './server_request.ts';
 import { estimateTokens } from './tokens.ts';
+import { MirrorRegistry, newMirrorCounters } from './mirror.ts';
+import type { MirrorCounters, MirroredServer, MirroredServerMode } from './mirror.ts';
 import { UnsentCalls } from './unsent_calls.ts';
 
 export interface PipelineLimits extends CallLimits, HttpConnLimits {
@@ -58,15 +60,17 @@ export interface PipelineOptions {
   retrieval?: boolean;
   /**
    * When both ends of a call run on this node (its client's and its server's connection are
-   * both captured), follow only the client end: half the parsing, no server-side record for it
-   * (gen_ai.server.* then covers remote clients only). Default false: both ends.
+   * both captured), the server end's record is `derive`d from the client end's parse with the
+   * server's own timestamps (default: one parse, both records), the server end is `skip`ped (no
+   * server-side record: gen_ai.server.* then covers remote clients only), or both are `parse`d.
    */
-  skipMirroredServerSide?: boolean;
+  mirroredServer?: MirroredServerMode;
   /**
-   * Told the id of each connection the pipeline stops following for good (a mirrored server
-   * end): the capture can stop shipping its payloads at the source (LiveCapture.muteConnection).
+   * Told each connection whose payloads the pipeline no longer reads: `drop` (a skipped server
+   * end: nothing of it is needed) or `sizes` (a derived server end: only its transfer sizes and
+   * times). The capture can then stop shipping them at the source (LiveCapture.muteConnection).
    */
-  muteConnection?: (connId: number) => void;
+  muteConnection?: (connId: number, keep: 'drop' | 'sizes') => void;
   /**
    * Inbound requests of applications on this node (the observed process is the server, and the
    * request is not an LLM or retrieval call being served) -> `llmslo.server_request/v1`, with the
@@ -89,6 +93,8 @@ export interface PipelineStats {
   serverRequests: ServerRequestCounters & { open: number; heldIntervals: number };
   /** DNS messages watched for failed lookups of known servers. */
   dns: DnsCounters;
+  /** Server ends derived from their client end (mirroredServer: derive). */
+  mirroredServers: MirrorCounters & { open: number };
 }
 
 export interface CallPipeline extends StreamSink {
@@ -100,8 +106,10 @@ type Builder = LlmCallBuilder | RetrievalCallBuilder | ServerRequestBuilder;
 interface ConnEntry {
   http: HttpConnection;
   builders: Set<Builder>;
-  /** The server end of a call whose client end is captured too (skipMirroredServerSide): bytes dropped unparsed. */
+  /** The server end of a call whose client end is captured too, skipped: bytes dropped unparsed. */
   mirrored: boolean;
+  /** ... derived from its client end: its transfers are only logged. */
+  mirror: MirroredServer | null;
 }
 
 const NO_HEADERS: Headers = { raw: new Map(), get: () => undefined };
@@ -124,13 +132,39 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     excerpts: options.keepExcerpts ? options.keepExcerpts : null,
     counters,
     stream: newStreamCounters(),
-    skipMirroredServerSide: options.skipMirroredServerSide === true,
-    onMirroredServerConnection: (connId) => {
-      const e = conns.get(connId);
-      if (e !== undefined) e.mirrored = true;
-      options.muteConnection?.(connId);
-    },
+    mirror: null,
   };
+  const mirrorMode = options.mirroredServer ?? 'derive';
+  const mirrorCounters = newMirrorCounters();
+  if (mirrorMode !== 'parse') {
+    env.mirror = {
+      mode: mirrorMode,
+      skip(conn) {
+        const e = conns.get(conn.connId);
+        if (e !== undefined) e.mirrored = true;
+        options.muteConnection?.(conn.connId, 'drop');
+      },
+      adopt(conn, anchor) {
+        // the client end's exchange in flight: the only call builder open on the peer connection
+        const peer = conns.get(conn.peerConnId!);
+        const e = conns.get(conn.connId);
+        if (peer === undefined || e === undefined) return false;
+        let client: LlmCallBuilder | null = null;
+        for (const b of peer.builders) {
+          if (!(b instanceof LlmCallBuilder)) continue;
+          if (client !== null) return false;
+          client = b;
+        }
+        if (client === null || !client.acceptMirrorAnchor(anchor)) return false;
+        e.mirror = mirrors.adopt(conn);
+        options.muteConnection?.(conn.connId, 'sizes');
+        return true;
+      },
+      clientFinished(conn, record, m) {
+        mirrors.clientFinished(conn.peerConnId!, record, m);
+      },
+    };
+  }
   const followRetrieval = options.retrieval !== false;
   const conns = new Map<number, ConnEntry>();
   const connStats = { open: 0, opened: 0, evicted: 0, unknownDataConn: 0 };
@@ -153,6 +187,8 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       counters.lastInternalError = `onRecord: ${(err as Error).message}`;
     }
   };
+
+  const mirrors = new MirrorRegistry({ emit, clock: env.clock, resolveComm: env.resolveComm, counters: mirrorCounters }, limits.maxConnections);
 
   /** Calls that never sent their request (failed lookups, connects, handshakes). */
   const unsent = new UnsentCalls(env, emit, limits.maxConnections);
@@ -237,7 +273,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       safe(() => old.http.flush(0));
     }
     const holder: { e: ConnEntry | null } = { e: null };
-    const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set(), mirrored: false };
+    const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set(), mirrored: false, mirror: null };
     holder.e = entry;
     conns.set(info.connId, entry);
     connStats.opened++;
@@ -284,9 +320,20 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             counters.mirroredServerBytesDropped += ev.bytes.length + ev.missingAfter;
             break;
           }
+          const ms = entry.mirror;
+          if (ms !== null) {
+            mirrors.onServerData(ms, ev.direction === 'ingress', ev.bytes.length + ev.missingAfter, ev.tsNs);
+            break;
+          }
           // inline try (no closure per event: this is the hot path)
           try {
             entry.http.onData(ev);
+            const adopted = entry.mirror as MirroredServer | null; // set while this event was parsed
+            if (adopted !== null) {
+              // logging starts where parsing stopped; this event (the response head's) is the first
+              adopted.start(entry.http.base('ingress'), entry.http.base('egress') - ev.bytes.length - ev.missingAfter);
+              mirrors.onServerData(adopted, ev.direction === 'ingress', ev.bytes.length + ev.missingAfter, ev.tsNs);
+            }
           } catch (err) {
             counters.internalErrors++;
             counters.lastInternalError = (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err);
@@ -302,7 +349,13 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           }
           conns.delete(ev.connId);
           unlinkPeer(entry.http.info);
-          safe(() => entry.http.onClose(ev.reason, ev.tsNs));
+          safe(() => {
+            if (entry.mirror !== null) mirrors.onServerClose(entry.mirror, ev.tsNs);
+            entry.http.onClose(ev.reason, ev.tsNs);
+            // a client end: its last exchanges have handed over to the server end's record
+            const peer = entry.http.info.peerConnId;
+            if (peer !== undefined && entry.http.role === 'client') mirrors.clientClosed(peer);
+          });
           break;
         }
         case 'connect_failed':
@@ -314,6 +367,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         case 'loss':
           captureLossEvents++;
           lostRecords += ev.lostRecords;
+          mirrors.onLoss();
           // Any open exchange may have a silent hole now.
           for (const e of conns.values()) for (const b of e.builders) b.markPartial('capture_loss');
           break;
@@ -323,6 +377,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     },
     flush(nowNs: number): void {
       for (const [id, e] of conns) safe(() => e.http.flush(nowNs), id);
+      safe(() => mirrors.flush());
     },
     stats(): PipelineStats {
       let buffered = 0;
@@ -331,7 +386,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         for (const b of e.builders) buffered += b.bufferedBytes;
       }
       connStats.open = conns.size;
-      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: unsent.dnsCounters };
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: unsent.dnsCounters, mirroredServers: { ...mirrorCounters, open: mirrors.size } };
     },
   };
 }

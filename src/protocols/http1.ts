@@ -274,6 +274,18 @@ export class Http1Parser {
   private inMessage = false;
   private resynced = false;
   private skipLeadingEol = true;
+  /**
+   * Stream offsets, counted in bytes of this direction pushed so far (lost bytes included):
+   * `base` is the offset of byte 0 of the buffer being consumed (body pieces are views of it),
+   * `messageStart` where the current message's head began, `messageEnd` just past the last
+   * finished message. Both ends of a connection count the same bytes, so an offset names the
+   * same byte on both when both were seen from the same point (src/llm/mirror.ts).
+   * Positions inside heads found by resynchronising are not tracked (NaN).
+   */
+  base = 0;
+  messageStart = NaN;
+  messageEnd = NaN;
+  private pushed = 0;
 
   constructor(
     kind: MessageKind | null,
@@ -322,14 +334,18 @@ export class Http1Parser {
 
   push(u8: Uint8Array, ts: number, missingAfter: number): void {
     this.lastTs = ts;
+    this.base = this.pushed;
     if (u8.length > 0) this.consume(asBuffer(u8), ts);
+    this.pushed += u8.length;
+    this.base = this.pushed; // a message the gap finishes ends after the gap (see gap())
     if (missingAfter > 0) this.gap(missingAfter);
+    this.pushed += missingAfter;
   }
 
   /** The connection ended: a read-until-close body ends here; anything else in progress is lost. */
   end(ts: number): void {
     if (this.st === St.BodyClose && this.inMessage) {
-      this.finish(ts);
+      this.finish(ts, this.pushed - this.base);
       return;
     }
     if (this.inMessage) this.abort('closed');
@@ -343,7 +359,7 @@ export class Http1Parser {
           this.remaining -= n;
           this.counters.bodyGapBytes += n;
           this.hooks.onBodyGap(n);
-          if (this.remaining === 0) this.finish(this.lastTs);
+          if (this.remaining === 0) this.finish(this.lastTs, n);
           return;
         }
         break;
@@ -392,7 +408,9 @@ export class Http1Parser {
     this.hooks.onAbort(why);
   }
 
-  private finish(ts: number): void {
+  /** The message ended at `end` of the buffer being consumed. */
+  private finish(ts: number, end: number): void {
+    this.messageEnd = this.base + end;
     this.inMessage = false;
     this.counters.messages++;
     this.st = St.Head;
@@ -413,7 +431,7 @@ export class Http1Parser {
           this.hooks.onBody(buf, pos, pos + take, ts);
           pos += take;
           this.remaining -= take;
-          if (this.remaining === 0) this.finish(ts);
+          if (this.remaining === 0) this.finish(ts, pos);
           break;
         }
         case St.BodyClose:
@@ -457,7 +475,7 @@ export class Http1Parser {
           // Common case: no trailers, the blank line follows the last chunk at once.
           if (this.lineBuf.length === 0 && pos + 1 < len && buf[pos] === CR && buf[pos + 1] === LF) {
             pos += 2;
-            this.finish(ts);
+            this.finish(ts, pos);
             break;
           }
           pos = this.consumeLine(buf, pos, ts);
@@ -491,6 +509,7 @@ export class Http1Parser {
         if (pos >= buf.length) return pos;
       }
       this.headTs = ts;
+      this.messageStart = this.base + pos;
       this.inMessage = true;
       // Common case: the whole head is in this chunk. Parse it in place, no copy.
       const limit = Math.min(buf.length, pos + this.limits.maxHeadBytes);
@@ -547,10 +566,10 @@ export class Http1Parser {
     const mode = this.hooks.bodyModeFor(parsed);
     switch (mode.type) {
       case 'none':
-        this.finish(ts);
+        this.finish(ts, after);
         break;
       case 'length':
-        if (mode.length === 0) this.finish(ts);
+        if (mode.length === 0) this.finish(ts, after);
         else {
           this.st = St.BodyLength;
           this.remaining = mode.length;
@@ -613,7 +632,7 @@ export class Http1Parser {
       return next;
     }
     if (this.st === St.Trailers) {
-      if (line.length === 0) this.finish(ts);
+      if (line.length === 0) this.finish(ts, next);
       return next;
     }
     // chunk size
@@ -680,9 +699,13 @@ export class Http1Parser {
 
   /** Start a head with bytes carried over from earlier chunks. */
   private consumeHeadSeed(seed: Buffer, ts: number): void {
+    // positions in the seed are not positions in the pushed buffer
+    const base = this.base;
+    this.base = NaN;
     let p = 0;
     while (p < seed.length && this.st === St.Head) p = this.consumeHead(seed, p, ts);
     if (p < seed.length) this.consume(seed.subarray(p), ts);
+    this.base = base;
   }
 
   /**

@@ -11,6 +11,19 @@ import type { AbortWhy, BodyMode, Http1Counters, Http1Hooks, Http1Limits, Messag
 
 export type ConnRole = 'client' | 'server';
 
+/**
+ * Where a connection's parsers are in each direction's byte stream (lost bytes counted): see
+ * Http1Parser. NaN when unknown (no parser yet, or a head found by resynchronising).
+ */
+export interface StreamPositions {
+  /** Offset of byte 0 of the buffer being parsed (body pieces handed over are views of it). */
+  base(dir: Direction): number;
+  /** Where the current (or last) message's head began. */
+  messageStart(dir: Direction): number;
+  /** Just past the last finished message. */
+  messageEnd(dir: Direction): number;
+}
+
 export interface ExchangeContext {
   conn: ConnectionInfo;
   role: ConnRole;
@@ -18,6 +31,7 @@ export interface ExchangeContext {
   requestStartNs: number;
   /** The request head was found by resynchronising after lost bytes. */
   resynced: boolean;
+  positions?: StreamPositions;
 }
 
 export type FinishCause =
@@ -142,7 +156,7 @@ function looksBinary(u8: Uint8Array): boolean {
   return false;
 }
 
-export class HttpConnection {
+export class HttpConnection implements StreamPositions {
   role: ConnRole | null = null;
   private readonly parsers: Record<Direction, Http1Parser | null> = { egress: null, ingress: null };
   private readonly waiting: Record<Direction, Buffer | null> = { egress: null, ingress: null };
@@ -164,6 +178,18 @@ export class HttpConnection {
     private readonly limits: HttpConnLimits,
     private readonly counters: HttpConnCounters,
   ) {}
+
+  base(dir: Direction): number {
+    return (dir === 'egress' ? this.parsers.egress : this.parsers.ingress)?.base ?? NaN;
+  }
+
+  messageStart(dir: Direction): number {
+    return (dir === 'egress' ? this.parsers.egress : this.parsers.ingress)?.messageStart ?? NaN;
+  }
+
+  messageEnd(dir: Direction): number {
+    return (dir === 'egress' ? this.parsers.egress : this.parsers.ingress)?.messageEnd ?? NaN;
+  }
 
   get openExchanges(): number {
     return this.queue.length;
@@ -367,7 +393,7 @@ export class HttpConnection {
     }
     this.queue.push(ex);
     this.reqCur = ex;
-    ex.handler = this.observer.onRequest({ conn: this.info, role: this.role ?? 'client', request: head, requestStartNs: ts, resynced });
+    ex.handler = this.observer.onRequest({ conn: this.info, role: this.role ?? 'client', request: head, requestStartNs: ts, resynced, positions: this });
   }
 
   private onResponseHead(head: ResponseHead, ts: number, resynced: boolean): void {

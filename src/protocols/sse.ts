@@ -72,6 +72,19 @@ export class SseParser {
   private skipping = false; // after a gap: ignore until the next blank line
   /** See SseFastEvent; set by the consumer. */
   fastEvent: SseFastEvent | null = null;
+  /**
+   * Stream byte offsets just past each dispatched event's blank line, in order, when tracking
+   * (trackEventEnds): where the event's last byte sits in the connection's byte stream, which the
+   * other end of the connection shares (src/llm/mirror.ts). Null when not tracking.
+   */
+  eventEnds: number[] | null = null;
+  private maxEventEnds = 0;
+  // while tracking: the text being parsed, the stream offset of its first byte, whether it is ASCII
+  private text = '';
+  private textBase = 0;
+  private textAscii = true;
+  /** Position just past the line being handed to line() (a blank line dispatches there). */
+  private lineEnd = 0;
 
   constructor(
     private readonly onEvent: SseHandler,
@@ -79,24 +92,40 @@ export class SseParser {
     private readonly counters: SseCounters,
   ) {}
 
+  /** Record the stream offset of each dispatched event's end (at most `max`; then -1 ends it). */
+  trackEventEnds(max: number): void {
+    this.eventEnds = [];
+    this.maxEventEnds = max;
+  }
+
   get bufferedBytes(): number {
     return this.pending.length + this.eventSize + (this.utf8Tail?.length ?? 0);
   }
 
-  push(u8: Uint8Array, ts: number, start = 0, end = u8.length): void {
+  /** `offset`: the stream offset of `u8[start]` (needed only when tracking event ends). */
+  push(u8: Uint8Array, ts: number, start = 0, end = u8.length, offset = 0): void {
     const buf = asBuffer(u8);
     let text: string;
+    let textBytes: number;
+    let textStart = offset;
     if (this.utf8Tail !== null) {
+      textStart -= this.utf8Tail.length;
       const joined = Buffer.concat([this.utf8Tail, buf.subarray(start, end)]);
       this.utf8Tail = null;
       const tail = incompleteUtf8Tail(joined, 0, joined.length);
-      text = utf8(joined, 0, joined.length - tail);
+      textBytes = joined.length - tail;
+      text = utf8(joined, 0, textBytes);
       if (tail > 0) this.utf8Tail = Buffer.from(joined.subarray(joined.length - tail));
     } else {
       // Only a last byte >= 0x80 can start or continue a multi-byte sequence.
       const tail = end > start && buf[end - 1]! >= 0x80 ? incompleteUtf8Tail(buf, start, end) : 0;
+      textBytes = end - tail - start;
       text = utf8(buf, start, end - tail);
       if (tail > 0) this.utf8Tail = Buffer.from(buf.subarray(end - tail, end));
+    }
+    if (this.eventEnds !== null) {
+      this.textBase = textStart;
+      this.textAscii = textBytes === text.length;
     }
     this.pushText(text, ts);
   }
@@ -105,10 +134,16 @@ export class SseParser {
     if (this.pendingAtBoundary && this.pending.length > 0) {
       // An event cut by the previous read: joined with this piece it can take the whole-event
       // loop (and a template) instead of the line parser. `pending` ends without a line end.
+      if (this.eventEnds !== null) {
+        const pendingBytes = Buffer.byteLength(this.pending);
+        this.textBase -= pendingBytes;
+        this.textAscii &&= pendingBytes === this.pending.length;
+      }
       s = this.pending + s;
       this.pending = '';
       this.pendingAtBoundary = false;
     }
+    if (this.eventEnds !== null) this.text = s;
     const len = s.length;
     let pos = 0;
     if (this.afterCr && len > 0) {
@@ -150,6 +185,7 @@ export class SseParser {
         const next = fast(s, pos, ts);
         if (next > pos) {
           this.counters.events++;
+          if (this.eventEnds !== null) this.noteEventEnd(next);
           pos = next;
           continue;
         }
@@ -163,6 +199,7 @@ export class SseParser {
       if (cr >= 0 && cr < nn) break;
       this.counters.events++;
       this.onEvent(s.slice(pos + 6, nn), null, ts, this.lastId);
+      if (this.eventEnds !== null) this.noteEventEnd(nn + 2);
       pos = nn + 2;
     }
     return pos;
@@ -194,6 +231,7 @@ export class SseParser {
           if (s.charCodeAt(next) === 10) next++;
         } else this.afterCr = true;
       }
+      this.lineEnd = next;
       if (this.pending.length > 0) {
         const line = this.pending + s.slice(pos, eol);
         this.pending = '';
@@ -324,5 +362,16 @@ export class SseParser {
     this.resetEvent();
     this.counters.events++;
     this.onEvent(data, event, ts, this.lastId);
+    if (this.eventEnds !== null) this.noteEventEnd(this.lineEnd);
+  }
+
+  /** The event that just dispatched ended at character `pos` of the current text. */
+  private noteEventEnd(pos: number): void {
+    const ends = this.eventEnds!;
+    if (ends.length >= this.maxEventEnds) {
+      if (ends.length === this.maxEventEnds) ends.push(-1); // too many: the rest are unknown
+      return;
+    }
+    ends.push(this.textBase + (this.textAscii ? pos : Buffer.byteLength(this.text.slice(0, pos))));
   }
 }

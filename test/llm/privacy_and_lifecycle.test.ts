@@ -68,7 +68,7 @@ describe('lifecycle', () => {
     assert.deepEqual(r.map((x) => x.observed_side).sort(), ['client', 'server']);
     assert.equal(r[0]!['gen_ai.usage.output_tokens'], r[1]!['gen_ai.usage.output_tokens']);
   });
-  test('skipMirroredServerSide: a call whose both ends are captured is followed from its client end only', () => {
+  test('mirroredServer skip: a call whose both ends are captured is followed from its client end only', () => {
     const fx = byName('openai_chat_stream_usage');
     const client = fixtureEvents(fx, 1);
     const c1 = (client[0] as Extract<StreamEvent, { kind: 'open' }>).conn;
@@ -76,17 +76,17 @@ describe('lifecycle', () => {
     const mirrored = asServerSide(fixtureEvents(fx, 2)).map((e) => (e.kind === 'open' ? { ...e, conn: { ...e.conn, local: c1.remote, remote: c1.local } } : e));
     const other = asServerSide(fixtureEvents(fx, 3)).map((e) => (e.kind === 'open' ? { ...e, conn: { ...e.conn, remote: { address: '10.9.9.9', port: 5555 } } } : e));
     const merged = [...client, ...mirrored, ...other].sort((a, b) => a.tsNs - b.tsNs);
-    const both = run(merged).records as LlmCallRecord[];
+    const both = run(merged, { mirroredServer: 'parse' }).records as LlmCallRecord[];
     assert.deepEqual(both.map((x) => x.observed_side).sort(), ['client', 'server', 'server']);
-    const muted: number[] = [];
-    const skipped = run(merged, { skipMirroredServerSide: true, muteConnection: (id) => muted.push(id) });
+    const muted: string[] = [];
+    const skipped = run(merged, { mirroredServer: 'skip', muteConnection: (id, keep) => muted.push(`${id}:${keep}`) });
     const r = skipped.records as LlmCallRecord[];
-    assert.deepEqual(muted, [2], 'the capture is asked to stop shipping the mirrored end (conn 2), once');
+    assert.deepEqual(muted, ['2:drop'], 'the capture is asked to stop shipping the mirrored end (conn 2), once');
     assert.deepEqual(r.map((x) => `${x.observed_side}:${x.conn_id}`).sort(), ['client:1', 'server:3'], 'the remote client\'s call keeps its server-side record');
     assert.equal(skipped.stats.calls.mirroredServerSkipped, 1);
     // the mirrored end's response body is dropped before HTTP parsing, not framed and discarded
     assert.ok(skipped.stats.calls.mirroredServerBytesDropped > 0, 'bytes after the response head dropped unparsed');
-    assert.equal(run(merged).stats.calls.mirroredServerBytesDropped, 0);
+    assert.equal(run(merged, { mirroredServer: 'parse' }).stats.calls.mirroredServerBytesDropped, 0);
     assert.deepEqual(r.find((x) => x.observed_side === 'client'), both.find((x) => x.observed_side === 'client'), 'the client record is unchanged');
   });
   test('process.comm comes from the resolver; time from the clock', () => {
