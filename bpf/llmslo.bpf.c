@@ -200,8 +200,9 @@ struct {
 	__type(value, struct pending_bind);
 } pending_write_bind SEC(".maps");
 
-/* Connection ids (conn_state.id) whose payloads are not shipped, kept by user space, which
- * removes an id when its connection closes. LRU: an id whose close was missed ages out. */
+/* Connection ids (conn_state.id) whose payloads are not shipped (value: enum llmslo_mute), kept
+ * by user space, which removes an id when its connection closes. LRU: an id whose close was
+ * missed ages out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LLMSLO_MAX_MUTED_CONNS);
@@ -284,17 +285,19 @@ static __always_inline bool skip_owner(const struct conn_state *c)
 	return bpf_map_lookup_elem(&skip_cgroups, &cg) != NULL;
 }
 
-/* User space asked for no more payloads of this connection: count what is not shipped. */
-static __always_inline bool conn_muted(const struct conn_state *c, __u32 bytes)
+/* User space asked for no more payloads of this connection: returns its enum llmslo_mute (0:
+ * not muted) and counts the payload that is not shipped. */
+static __always_inline __u8 conn_muted(const struct conn_state *c, __u32 bytes)
 {
 	if (!muting_active)
-		return false;
+		return 0;
 	__u64 id = c->id; /* a stack copy for the key */
-	if (!bpf_map_lookup_elem(&muted_conns, &id))
-		return false;
+	__u8 *mode = bpf_map_lookup_elem(&muted_conns, &id);
+	if (!mode)
+		return 0;
 	stat_add(LLMSLO_STAT_MUTED_CALLS, 1);
 	stat_add(LLMSLO_STAT_MUTED_BYTES, bytes);
-	return true;
+	return *mode == LLMSLO_MUTE_SIZES ? LLMSLO_MUTE_SIZES : LLMSLO_MUTE_DROP;
 }
 
 static __always_inline void fill_hdr(struct llmslo_hdr *h, __u16 type, __u32 size, __u64 ts)
@@ -642,10 +645,19 @@ static __always_inline void emit_tls_data(void *ctx, __u64 ts, __u32 tgid, __u64
 		 * SSL* bound to a closed connection means the SSL* address was reused. */
 		if (c && (c->id != b->conn_id || (c->closed && dir == LLMSLO_DIR_EGRESS)))
 			c = NULL;
-		if (c && conn_muted(c, len))
+		__u8 mute = c ? conn_muted(c, len) : 0;
+		if (mute == LLMSLO_MUTE_DROP)
 			return;
 		if (c)
 			c->plain_seen = 1;
+		if (mute == LLMSLO_MUTE_SIZES) {
+			struct data_scratch *s = data_template(ts, sk, c, fd, len, dir, source, sys, ssl);
+			if (!s)
+				return;
+			s->ev.flags |= LLMSLO_DF_SIZES_ONLY;
+			flush_data(false); /* the payload-less record */
+			return;
+		}
 	}
 	struct data_scratch *s = data_template(ts, c ? sk : NULL, c, fd, len, dir, source, sys, ssl);
 	if (!s)
@@ -935,7 +947,8 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 		stat_add(LLMSLO_STAT_NON_HTTP_BYTES, total);
 		return 0;
 	}
-	if (conn_muted(c, total))
+	__u8 mute = conn_muted(c, total);
+	if (mute == LLMSLO_MUTE_DROP)
 		return 0;
 
 	struct data_scratch *s = data_template(now, sk, c, a.fd, total,
@@ -943,6 +956,11 @@ static __always_inline int exit_io(void *ctx, long ret, __u8 sys)
 					       LLMSLO_SRC_SOCKET, a.sys, 0);
 	if (!s)
 		return 0;
+	if (mute == LLMSLO_MUTE_SIZES) {
+		s->ev.flags |= LLMSLO_DF_SIZES_ONLY;
+		flush_data(false); /* the payload-less record */
+		return 0;
+	}
 	if (peer.port) {
 		/* the socket has no peer of its own: the message's sockaddr is it */
 		s->ev.tuple.rport = peer.port;

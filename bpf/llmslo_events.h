@@ -58,6 +58,13 @@ enum llmslo_data_flags {
 	LLMSLO_DF_UNBOUND = 1 << 1,    /* TLS record whose SSL* is not yet bound to a connection */
 	LLMSLO_DF_READ_FAULT = 1 << 2, /* bpf_probe_read_user failed (page not resident) */
 	LLMSLO_DF_UDP = 1 << 3,        /* datagram socket */
+	LLMSLO_DF_SIZES_ONLY = 1 << 4, /* a muted connection's message: msg_len only, no payload */
+};
+
+/* Values of the muted_conns map: what a muted connection's messages still ship. */
+enum llmslo_mute {
+	LLMSLO_MUTE_DROP = 1,  /* nothing */
+	LLMSLO_MUTE_SIZES = 2, /* one payload-less record per message (LLMSLO_DF_SIZES_ONLY) */
 };
 
 enum llmslo_syscall {

@@ -329,14 +329,15 @@ class Loader : public Napi::ObjectWrap<Loader> {
     return Napi::Number::New(env, static_cast<double>(want.size()));
   }
 
-  // muteConnection(connId): no more payload records for this connection (its TCP events still
-  // come). False when the kernel refused (the LRU map evicts, so only on a real error).
+  // muteConnection(connId, sizesOnly): no more payload records for this connection (its TCP
+  // events still come); with sizesOnly, one payload-less record per message still says its size.
+  // False when the kernel refused (the LRU map evicts, so only on a real error).
   Napi::Value MuteConnection(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
     uint64_t id = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-    uint8_t one = 1;
-    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.muted_conns), &id, &one, BPF_ANY)) return Napi::Boolean::New(env, false);
+    uint8_t mode = info.Length() > 1 && info[1].ToBoolean().Value() ? LLMSLO_MUTE_SIZES : LLMSLO_MUTE_DROP;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.muted_conns), &id, &mode, BPF_ANY)) return Napi::Boolean::New(env, false);
     // Written through the mmapped .bss: the programs skip the map lookup until this is set.
     if (!skel_->bss->muting_active) __atomic_store_n(&skel_->bss->muting_active, 1, __ATOMIC_RELEASE);
     return Napi::Boolean::New(env, true);

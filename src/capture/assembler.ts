@@ -95,8 +95,11 @@ function isTlsAlert(b: Uint8Array): boolean {
   return b.length === off + 24 && b[off] === 23 && b[off + 1] === 3 && b[off + 3] === 0 && b[off + 4] === 19;
 }
 
-/** Flags on the last record of a message that ends short of its length. */
-const MESSAGE_ENDED = DataFlags.truncated | DataFlags.readFault;
+/**
+ * Flags on the last record of a message that ends short of its length (a muted connection's
+ * sizes-only record is its message's only record: its bytes reach the stream as missing ones).
+ */
+const MESSAGE_ENDED = DataFlags.truncated | DataFlags.readFault | DataFlags.sizesOnly;
 
 export class StreamAssembler {
   readonly stats: AssemblerStats = {

@@ -21,7 +21,7 @@ export const Source = { socket: 0, libssl: 1, node: 2 } as const;
 export const SourceName = ['socket', 'libssl', 'node'] as const;
 export type SourceKind = (typeof SourceName)[number];
 
-export const DataFlags = { truncated: 1, unbound: 2, readFault: 4, udp: 8 } as const;
+export const DataFlags = { truncated: 1, unbound: 2, readFault: 4, udp: 8, sizesOnly: 16 } as const;
 
 export const SyscallName: Record<number, string> = {
   1: 'read', 2: 'write', 3: 'readv', 4: 'writev', 5: 'sendto', 6: 'recvfrom', 7: 'sendmsg',

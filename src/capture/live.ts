@@ -222,9 +222,11 @@ export class LiveCapture {
 
   /**
    * No more payload records for this connection (its TCP events still come): for connections
-   * whose bytes the consumer drops anyway. Undone by itself when the connection closes.
+   * whose bytes the consumer drops anyway (`drop`), or of which it needs only each transfer's
+   * size and time (`sizes`: the data events then carry no bytes, all of them missing). Undone by
+   * itself when the connection closes.
    */
-  muteConnection(connId: number): void {
+  muteConnection(connId: number, keep: 'drop' | 'sizes' = 'drop'): void {
     if (this.closed || this.muted.has(connId)) return;
     if (this.muted.size >= MAX_MUTED_CONNS) {
       // closes missed (lost records): forget the oldest rather than grow
@@ -232,7 +234,7 @@ export class LiveCapture {
       this.muted.delete(oldest);
       this.loader.unmuteConnection(oldest);
     }
-    if (this.loader.muteConnection(connId)) this.muted.add(connId);
+    if (this.loader.muteConnection(connId, keep === 'sizes')) this.muted.add(connId);
     else if (!this.muteFailureSaid) {
       // harmless (the consumer drops the bytes anyway), and systemic when it happens: said once
       this.muteFailureSaid = true;

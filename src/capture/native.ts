@@ -38,8 +38,11 @@ export interface NativeLoader {
   setCapturePorts(ports: number[]): void;
   /** Replaces the set of cgroup v2 ids whose tasks are not captured; returns its size. */
   setSkippedCgroups(ids: number[]): number;
-  /** No more payload records for this connection id (TCP events still come); false on a map error. */
-  muteConnection(connId: number): boolean;
+  /**
+   * No more payload records for this connection id (TCP events still come); `sizesOnly`: one
+   * payload-less record per message still tells its size and time. False on a map error.
+   */
+  muteConnection(connId: number, sizesOnly?: boolean): boolean;
   /** Forgets a muted connection (it closed); false when it was not muted. */
   unmuteConnection(connId: number): boolean;
   /** drainIntervalMs: the loader's own periodic drain (default 20; 0: none, the caller drains). */
