@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Layout, EVENTS_VERSION, CHUNK_BYTES, KernelStatNames } from '../../src/capture/layout.ts';
+import { Layout, EVENTS_VERSION, CHUNK_BYTES, KernelStatNames, DataFlags } from '../../src/capture/layout.ts';
 import { decodeBatch, newDecoderStats, type RawEvent } from '../../src/capture/decoder.ts';
 import { MAX_EXCLUDED_CGROUPS } from '../../src/capture/cgroups.ts';
 import { MAX_MUTED_CONNS } from '../../src/capture/live.ts';
@@ -32,6 +32,7 @@ function cProgram(outFile: string): string {
     'int main(void) {',
     '  printf("{");',
     '  printf("\\"version\\":%d,\\"chunk\\":%d,\\"statMax\\":%d,\\"maxSkipCgroups\\":%d,\\"maxMutedConns\\":%d", LLMSLO_EVENTS_VERSION, LLMSLO_CHUNK_BYTES, LLMSLO_STAT_MAX, LLMSLO_MAX_SKIP_CGROUPS, LLMSLO_MAX_MUTED_CONNS);',
+    '  printf(",\\"flags\\":[%d,%d,%d,%d,%d]", LLMSLO_DF_TRUNCATED, LLMSLO_DF_UNBOUND, LLMSLO_DF_READ_FAULT, LLMSLO_DF_UDP, LLMSLO_DF_SIZES_ONLY);',
   ];
   for (const [key, [struct, map]] of Object.entries(fields)) {
     lines.push(`  printf(",\\"${key}.size\\":%zu", sizeof(struct ${struct}));`);
@@ -85,6 +86,7 @@ test('TypeScript layout matches bpf/llmslo_events.h (compiled with cc)', () => {
     assert.equal(out.statMax, KernelStatNames.length, 'KernelStatNames must list every enum llmslo_stat entry');
     assert.equal(out.maxSkipCgroups, MAX_EXCLUDED_CGROUPS, 'the excluded-cgroup bound user space enforces is the kernel map size');
     assert.equal(out.maxMutedConns, MAX_MUTED_CONNS, 'the muted-connection bound user space keeps is the kernel map size');
+    assert.deepEqual(out.flags, [DataFlags.truncated, DataFlags.unbound, DataFlags.readFault, DataFlags.udp, DataFlags.sizesOnly], 'data flags');
     for (const [key, [, map]] of Object.entries(fields)) {
       const ts = Layout[key as keyof typeof Layout] as Record<string, number>;
       assert.equal(ts.size, out[`${key}.size`], `${key}.size`);

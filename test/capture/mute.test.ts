@@ -1,7 +1,8 @@
 // Connection muting (LiveCapture.muteConnection): as root with real eBPF, a muted connection
 // ships no more payload records — over plaintext sockets and over TLS through libssl — while its
 // peer's records, its close and the kernel's muted counters still come; the mute ends with the
-// connection.
+// connection. Muted to sizes, it ships one payload-less record per message instead, whose sizes
+// add up to what moved.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -46,7 +47,7 @@ function startPair(args: string[]): Promise<{ pid: number; clientPort: number; s
   }));
 }
 
-async function muteMidConnection(t: TestContext, tls: boolean, certDir: string): Promise<void> {
+async function muteMidConnection(t: TestContext, tls: boolean, certDir: string, keep: 'drop' | 'sizes'): Promise<void> {
   const h = CaptureHarness.open(t);
   if (!h) return;
   try {
@@ -67,13 +68,21 @@ async function muteMidConnection(t: TestContext, tls: boolean, certDir: string):
     const before = h.capture.stats().kernelByName;
     const clientRecordsBefore = dataOf(clientId).length;
 
-    h.capture.muteConnection(clientId);
+    h.capture.muteConnection(clientId, keep);
     assert.equal(h.capture.mutedConnections, 1);
     await pair.phase2();
     const closed = await h.waitFor(() => h.stream.some((e) => e.kind === 'close' && e.connId === clientId) && dataOf(serverId).reduce((n, d) => n + d.bytes.length, 0) >= (tls ? 0 : 68) + 1000 + 2000);
     assert.ok(closed, 'phase 2: the server end captured in full and the client end closed');
 
-    assert.equal(dataOf(clientId).length, clientRecordsBefore, 'no payload of the muted client end after the mute');
+    const afterMute = dataOf(clientId).slice(clientRecordsBefore);
+    if (keep === 'drop') assert.equal(afterMute.length, 0, 'no record of the muted client end after the mute');
+    else {
+      assert.ok(afterMute.length >= 2, `a record per message: ${afterMute.length}`);
+      assert.ok(afterMute.every((d) => d.bytes.length === 0), 'no payload byte');
+      const moved = (dir: 'egress' | 'ingress') => afterMute.filter((d) => d.direction === dir).reduce((n, d) => n + d.missingAfter, 0);
+      assert.equal(moved('egress'), 1000, 'the client wrote 1000 bytes');
+      assert.equal(moved('ingress'), 2000, 'and read 2000');
+    }
     const serverBytes = (dir: 'egress' | 'ingress') => dataOf(serverId).filter((d) => d.direction === dir).reduce((n, d) => n + d.bytes.length, 0);
     assert.ok(serverBytes('ingress') >= 1000, `server read the 1000 bytes: ${serverBytes('ingress')}`);
     assert.equal(serverBytes('egress'), 2000, 'server wrote the 2000-byte response');
@@ -92,8 +101,10 @@ test('a muted connection ships no payloads; its peer, its close and the counters
   const certDir = mkdtempSync(join(tmpdir(), 'llmslo-mute-'));
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    await t.test('plaintext (socket syscalls)', (st) => muteMidConnection(st, false, certDir));
-    await t.test('TLS (libssl uprobes)', (st) => muteMidConnection(st, true, certDir));
+    await t.test('plaintext (socket syscalls)', (st) => muteMidConnection(st, false, certDir, 'drop'));
+    await t.test('TLS (libssl uprobes)', (st) => muteMidConnection(st, true, certDir, 'drop'));
+    await t.test('sizes only, plaintext', (st) => muteMidConnection(st, false, certDir, 'sizes'));
+    await t.test('sizes only, TLS', (st) => muteMidConnection(st, true, certDir, 'sizes'));
   } finally {
     rmSync(certDir, { recursive: true, force: true });
   }
