@@ -216,6 +216,14 @@ export class RecordMetrics {
       unsent.set({ [Attr.lossReason]: 'tls_other' }, c.tlsFailuresOther);
       unsent.set({ [Attr.lossReason]: 'dns_recorded' }, p.dns.recorded);
       unsent.set({ [Attr.lossReason]: 'dns_failed_answers' }, p.dns.failures);
+      const mirrored = this.f(Metrics.mirroredServers);
+      const ms = p.mirroredServers;
+      mirrored.set({ [Attr.lossReason]: 'adopted' }, ms.adopted);
+      mirrored.set({ [Attr.lossReason]: 'derived' }, ms.derived);
+      mirrored.set({ [Attr.lossReason]: 'derived_partial' }, ms.derivedPartial);
+      mirrored.set({ [Attr.lossReason]: 'unaligned' }, ms.unaligned);
+      mirrored.set({ [Attr.lossReason]: 'skipped' }, c.mirroredServerSkipped);
+      mirrored.set({ [Attr.lossReason]: 'log_overflow' }, ms.logOverflow);
     }
   }
 

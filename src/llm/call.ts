@@ -103,6 +103,8 @@ export class LlmCallBuilder implements ExchangeHandler {
    * its milestones, from which the server end's record is derived.
    */
   private milestones: ClientMilestones | null = null;
+  /** A client end in derive mode whose positions are known: it may serve a mirrored server end. */
+  private readonly mayMirror: boolean;
 
   constructor(
     ctx: ExchangeContext,
@@ -129,17 +131,28 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.startNs = ctx.requestStartNs;
     this.positions = ctx.positions ?? null;
     this.reqStartOffset = this.positions?.messageStart(ctx.role === 'client' ? 'egress' : 'ingress') ?? NaN;
-    if (ctx.role === 'client' && ctx.conn.peerConnId !== undefined && env.mirror?.mode === 'derive' && !ctx.resynced && this.positions !== null)
-      this.milestones = { reqStart: this.reqStartOffset, reqEnd: NaN, respStart: NaN, respEnd: NaN, eventEnds: null, firstChunkEvent: -1, contentEvents: [], anchor: null };
+    this.mayMirror = ctx.role === 'client' && env.mirror?.mode === 'derive' && !ctx.resynced && this.positions !== null;
+  }
+
+  /** Start noting milestones (before the response head: what follows needs them). */
+  private trackMilestones(): ClientMilestones {
+    this.milestones = { reqStart: this.reqStartOffset, reqEnd: this.reqEndOffset, respStart: NaN, respEnd: NaN, eventEnds: null, firstChunkEvent: -1, contentEvents: [], anchor: null };
+    return this.milestones;
   }
 
   /**
    * The server end of this (client) exchange handed over here: its record will be derived from
-   * this one. False when this builder cannot serve (not tracking, or already finished).
+   * this one. False when this builder cannot serve (its response already started untracked).
    */
   acceptMirrorAnchor(anchor: MirrorAnchor): boolean {
-    if (this.milestones === null || this.done) return false;
-    this.milestones.anchor = anchor;
+    if (this.done) return false;
+    let m = this.milestones;
+    if (m === null) {
+      // the server end's connection was first seen after this request started (a new connection)
+      if (!this.mayMirror || this.head !== null) return false;
+      m = this.trackMilestones();
+    }
+    m.anchor = anchor;
     return true;
   }
 
@@ -233,6 +246,7 @@ export class LlmCallBuilder implements ExchangeHandler {
       }
     }
     const onPayload = (event: string | null, data: string, ts: number): void => this.onPayload(event, data, ts);
+    if (this.mayMirror && this.milestones === null && this.conn.peerConnId !== undefined) this.trackMilestones();
     const m = this.milestones;
     if (m !== null) {
       if (resynced) this.milestones = null;

@@ -66,8 +66,27 @@ test('agent with openai, anthropic, Python and curl over TLS and plaintext', { t
         assert.equal(rec['error.type'], c.status === 429 ? 'rate_limited' : null, `${tr.runner} error class`);
         if (c.status === 429) limited++;
         assert.equal(rec['gen_ai.provider.name'], tr.runner === 'anthropic' ? 'anthropic' : 'openai_compatible');
+        // The simulator runs on this node too: its end of the call is recorded, derived from the
+        // client end's parse (records.mirrored_server_side: derive) with the server's own times.
+        const srv = recs.find((r) => r.provider_request_id === c.request_id && r['server.port'] === tr.port && r.observed_side === 'server');
+        assert.ok(srv, `${tr.runner} call ${c.request_id}: the simulator's end recorded`);
+        const simPid = tr.port === Number(new URL(tlsSim.match[1]).port) ? tlsSim.child.pid : plainSim.child.pid;
+        assert.equal((srv.process as { pid: number }).pid, simPid, 'the server record is the simulator process');
+        for (const k of ['http.response.status_code', 'error.type', 'gen_ai.usage.output_tokens', 'gen_ai.request.model', 'chunks', 'content_chunks'])
+          assert.deepEqual(srv[k], rec[k], `${tr.runner} server record ${k}`);
+        assert.deepEqual(srv.partial_reasons, [], `${tr.runner} server record complete`);
+        const cts = rec.timestamps_ns as Record<string, number | null>;
+        const sts = srv.timestamps_ns as Record<string, number | null>;
+        assert.ok(sts.request_end! >= cts.request_start!, 'the server read the request after the client started sending it');
+        assert.ok(sts.response_start! <= cts.response_start!, 'the server wrote the response head before the client read it');
+        assert.ok(sts.response_end! <= cts.response_end!, 'and its last byte');
+        if (cts.first_token !== null) assert.ok(sts.first_token! <= cts.first_token, 'and the first token');
       }
     }
+    assert.match(metrics, /gen_ai_server_request_duration_seconds_count\{[^}]*\} \d+/, 'server-side metrics from the derived records');
+    const derived = /llmslo_mirrored_server_ends_total\{llmslo_reason="derived"\} (\d+)/.exec(metrics);
+    assert.ok(derived !== null && Number(derived[1]) >= 30, `server records derived, not parsed: ${derived?.[0]}`);
+    assert.match(metrics, /llmslo_mirrored_server_ends_total\{llmslo_reason="unaligned"\} 0\b/);
     assert.ok(limited > 0, 'the fault hit some calls');
     // Prometheus: the anthropic calls under their provider label, and the rate-limited ones by class.
     assert.match(metrics, /gen_ai_client_operation_duration_seconds_count\{[^}]*gen_ai_provider_name="anthropic"[^}]*\} \d+/);

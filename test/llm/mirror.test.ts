@@ -60,7 +60,7 @@ function reads(writes: Write[], rnd: () => number): Write[] {
  * Both ends of one connection carrying `rounds` exchanges of the fixture: client conn 1, server
  * conn 2, in the order the agent would process them (the server's records up to `lagNs` late).
  */
-function bothEnds(fx: WireFixture, rounds: number, seed: number, lagNs: number): StreamEvent[] {
+function bothEnds(fx: WireFixture, rounds: number, seed: number, lagNs: number, lateOpen?: boolean): StreamEvent[] {
   const rnd = prng(seed);
   const tls = fx.tls !== false;
   const client: StreamEvent[] = [];
@@ -100,7 +100,12 @@ function bothEnds(fx: WireFixture, rounds: number, seed: number, lagNs: number):
       return { e, k: prev };
     });
   const keyed = [...client.map((e) => ({ e, k: order(e, 0) })), ...late].sort((a, b) => a.k - b.k);
-  return [open(1, CLIENT, SERVER), open(2, SERVER, CLIENT), ...keyed.map((x) => x.e)];
+  // the server end's connection is first seen at its first read, after the client's request went
+  // out (an already open one, when the agent started mid-connection)
+  const opened = keyed.map((x) => x.e);
+  const firstServer = (lateOpen ?? rnd() < 0.7) ? opened.findIndex((e) => e.kind === 'data' && e.connId === 2) : 0;
+  opened.splice(firstServer, 0, open(2, SERVER, CLIENT));
+  return [open(1, CLIENT, SERVER), ...opened];
 }
 
 /** Runs the pipeline; once it mutes a connection to sizes, that connection's payloads are withheld (as the kernel does). */
@@ -164,7 +169,8 @@ describe('mirrored server ends derived from their client end', () => {
 
   test('the server end hands over at its first response head: muted to sizes, later exchanges never parsed', () => {
     const fx = loadFixtures().find((f) => f.name === 'openai_chat_stream_usage')!;
-    const evs = bothEnds(fx, 3, 7, 0);
+    // a new connection: its server end is first seen after the client's first request went out
+    const evs = bothEnds(fx, 3, 7, 0, true);
     const r = runMuting(evs, { mirroredServer: 'derive' });
     assert.deepEqual(r.muted, ['2:sizes']);
     assert.equal(r.stats.mirroredServers.adopted, 1);
