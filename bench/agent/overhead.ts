@@ -7,7 +7,7 @@
 // measures: the steady state a node agent spends its life in. Within one agent's life the CPU per
 // chunk falls steeply over its first two loads and slowly after (V8 still optimising code); every
 // warm-up load's figure is reported (`…_warmup_loads`).
-// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3] [--ends client|both] [--skip-mirrored]
+// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3] [--ends client|both] [--mirrored derive|parse|skip]
 //
 // --ends: which ends of the calls the agent sees. `client` (default): the simulator runs in its
 // own cgroup, excluded from capture (capture.exclude_cgroups), as a provider off the node is —
@@ -15,8 +15,10 @@
 // chunk is captured twice (its write and the client's read) and becomes two records (an LLM
 // server on the node); the figures per 1,000 chunks/s still count client chunks.
 //
-// --skip-mirrored (with --ends both): the agent runs with records.skip_mirrored_server_side, so
-// the simulator's end of each call is muted in the kernel once its response starts.
+// --mirrored MODE (with --ends both): the agent's records.mirrored_server_side. `derive` (the
+// default, as `llmslo run`'s): the simulator's end of each call is recorded from the client end's
+// parse with the simulator's own times, its payloads muted to sizes in the kernel once it hands
+// over; `parse`: both ends parsed in full; `skip`: no simulator-side record, its end muted.
 //
 // --scrape-s N (default 15): the agent's Prometheus endpoint is scraped every N s for its whole
 // life, as a Prometheus would from the start (the scrapes come from this process, so the agent
@@ -49,13 +51,14 @@ const { values } = parseArgs({
     'warm-loads': { type: 'string', default: '3' },
     ends: { type: 'string', default: 'client' },
     'scrape-s': { type: 'string', default: '15' },
-    'skip-mirrored': { type: 'boolean', default: false },
+    mirrored: { type: 'string', default: 'derive' },
   },
 });
 if (values.ends !== 'client' && values.ends !== 'both') throw new Error(`--ends: client or both, got ${values.ends}`);
 const BOTH_ENDS = values.ends === 'both';
-const SKIP_MIRRORED = values['skip-mirrored'] === true;
-if (SKIP_MIRRORED && !BOTH_ENDS) throw new Error('--skip-mirrored only changes anything with --ends both');
+const MIRRORED = values.mirrored!;
+if (!['derive', 'parse', 'skip'].includes(MIRRORED)) throw new Error('--mirrored: derive, parse or skip');
+if (MIRRORED !== 'derive' && !BOTH_ENDS) throw new Error('--mirrored only changes anything with --ends both');
 const SCRAPE_S = Number(values['scrape-s']);
 if (!(SCRAPE_S > 0)) throw new Error(`--scrape-s: a positive number of seconds, got ${values['scrape-s']}`);
 const ITL_MS = values['itl-ms'] === undefined ? null : Number(values['itl-ms']);
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       without.push(await runLoad(url, caArgs, `without-${r}`));
       // bpf_stats: the kernel times every BPF program run, for the probe cost per chunk
-      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true', ...(simCgroup ? { LLMSLO_CAPTURE__EXCLUDE_CGROUPS: simCgroup } : {}), ...(SKIP_MIRRORED ? { LLMSLO_RECORDS__SKIP_MIRRORED_SERVER_SIDE: 'true' } : {}) });
+      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true', ...(simCgroup ? { LLMSLO_CAPTURE__EXCLUDE_CGROUPS: simCgroup } : {}), LLMSLO_RECORDS__MIRRORED_SERVER_SIDE: MIRRORED });
       const metricsUrl = agent.match[1]!;
       const scraper = setInterval(() => void scrape(metricsUrl).catch(() => {}), SCRAPE_S * 1000);
       await new Promise((res) => setTimeout(res, 1500));
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
     when: new Date().toISOString(),
     loadavg: loadavg(),
     scheme: values.tls ? 'https' : 'http',
-    ends_captured: BOTH_ENDS ? (SKIP_MIRRORED ? 'both, with skip_mirrored_server_side (the simulator end muted in the kernel once its response starts)' : 'both (simulator and client: each chunk captured twice)') : 'client (simulator excluded from capture, as a provider off the node)',
+    ends_captured: BOTH_ENDS ? `both (simulator and client), records.mirrored_server_side: ${MIRRORED}` : 'client (simulator excluded from capture, as a provider off the node)',
     streams: STREAMS,
     itl_ms: ITL_MS ?? 'profile default (18 ms median)',
     calls_per_phase: COUNT,
@@ -236,7 +239,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(flat, null, 2));
   const out = resolve(here, '../results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `agent-overhead-${summary.scheme}${ITL_MS === null ? '' : `-itl${ITL_MS}`}${BOTH_ENDS ? '-both-ends' : ''}${SKIP_MIRRORED ? '-skip-mirrored' : ''}.json`), JSON.stringify(summary, null, 2));
+  writeFileSync(join(out, `agent-overhead-${summary.scheme}${ITL_MS === null ? '' : `-itl${ITL_MS}`}${BOTH_ENDS ? `-both-ends${MIRRORED === 'derive' ? '' : `-${MIRRORED}`}` : ''}.json`), JSON.stringify(summary, null, 2));
 }
 
 await main();

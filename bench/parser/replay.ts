@@ -16,7 +16,7 @@ import { readRecording, readRecordingHeader } from '../../src/capture/recording.
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '6' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' }, 'profile-round': { type: 'string' }, outputs: { type: 'boolean', default: false }, 'pace-ms': { type: 'string' }, 'pace-batches': { type: 'string', default: '1' } },
+  options: { rounds: { type: 'string', default: '6' }, dist: { type: 'boolean', default: false }, profile: { type: 'string' }, 'profile-round': { type: 'string' }, outputs: { type: 'boolean', default: false }, 'pace-ms': { type: 'string' }, 'pace-batches': { type: 'string', default: '1' }, mirrored: { type: 'string', default: 'derive' } },
 });
 if (positionals.length !== 1) {
   console.error('usage: bench/parser/replay.ts FILE [--rounds N] [--dist] [--profile OUT]');
@@ -42,7 +42,7 @@ readRecording(file, { onBatch: (b) => batches.push(Buffer.from(b)), onMeta: () =
 const bytes = batches.reduce((n, b) => n + b.length, 0);
 
 let best = Infinity;
-let last = { records: 0, chunks: 0, calls: 0, streamChunks: 0 };
+let last = { records: 0, chunks: 0, calls: 0, streamChunks: 0, mirrored: '' };
 let profiler: { stop(): Promise<void> } | null = null;
 for (let r = 0; r < ROUNDS; r++) {
   // --profile OUT: profile the second half of the rounds (steady state), or only round N
@@ -53,7 +53,7 @@ for (let r = 0; r < ROUNDS; r++) {
   let streamChunks = 0;
   const procs = new ProcessCache(16384, null);
   // the options `llmslo run` uses by default
-  const callSink = createCallPipeline({ clock: clockMapper(header.monoNsAtStart, header.wallMsAtStart), resolveComm: (pid) => procs.get(pid).comm, retrieval: true, serverRequests: true }, (rec) => {
+  const callSink = createCallPipeline({ clock: clockMapper(header.monoNsAtStart, header.wallMsAtStart), resolveComm: (pid) => procs.get(pid).comm, retrieval: true, serverRequests: true, mirroredServer: values.mirrored as 'derive' | 'parse' | 'skip' }, (rec) => {
     calls++;
     outputs?.onRecord(rec);
     if (rec.schema === 'llmslo.llm_call/v1' && rec.observed_side === 'client') streamChunks += rec.chunks ?? 0;
@@ -74,7 +74,8 @@ for (let r = 0; r < ROUNDS; r++) {
   const c = process.cpuUsage(c0);
   const s = (c.user + c.system) / 1e6;
   if (!(PACE_MS > 0 && r === ROUNDS - 1)) best = Math.min(best, s);
-  last = { records: pipeline.decoder.records, chunks: pipeline.assembler.stats.chunks, calls, streamChunks };
+  const ms = callSink.stats().mirroredServers;
+  last = { records: pipeline.decoder.records, chunks: pipeline.assembler.stats.chunks, calls, streamChunks, mirrored: `adopted ${ms.adopted}, derived ${ms.derived} (partial ${ms.derivedPartial}), unaligned ${ms.unaligned}` };
   if (profiler !== null && values['profile-round'] !== undefined && r === profileFrom) {
     await profiler.stop();
     profiler = null;
@@ -83,7 +84,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 await profiler?.stop();
 await outputs?.shutdown();
-console.log(`recording: ${batches.length} batches, ${(bytes / 1e6).toFixed(1)} MB, ${last.records} kernel records, ${last.chunks} stream events, ${last.calls} call records, ${last.streamChunks} client-side stream chunks`);
+console.log(`recording: ${batches.length} batches, ${(bytes / 1e6).toFixed(1)} MB, ${last.records} kernel records, ${last.chunks} stream events, ${last.calls} call records, ${last.streamChunks} client-side stream chunks; mirrored server ends (--mirrored ${values.mirrored}): ${last.mirrored}`);
 console.log(`best: ${((best * 1e6) / last.streamChunks).toFixed(2)} µs CPU per client stream chunk (${((best * 1e6) / last.records).toFixed(2)} µs per kernel record, ${((best * 1e6) / Math.max(1, last.calls)).toFixed(1)} µs per call record) = ${((best * 1e6) / last.streamChunks / 10).toFixed(2)} % of a core per 1,000 chunks/s`);
 
 async function startProfiler(out: string): Promise<{ stop(): Promise<void> }> {

@@ -43,7 +43,7 @@ export interface AgentConfig {
 }
 
 export const DEFAULT_CONFIG: AgentConfig = {
-  capture: { payload_cap: 16384, ring_mb: 4, wakeup_kb: 0, drain_interval_ms: 100, capture_all: false, ports: [], exclude_cgroups: [], tls: true, tls_rescan_s: 10, bpf_stats: false },
+  capture: { payload_cap: 65536, ring_mb: 4, wakeup_kb: 0, drain_interval_ms: 100, capture_all: false, ports: [], exclude_cgroups: [], tls: true, tls_rescan_s: 10, bpf_stats: false },
   outputs: {
     prometheus: { enabled: true, listen: '127.0.0.1:9464' },
     otlp: { endpoint: null, headers: {}, export_interval_s: 15, metrics: true, traces: true, logs: true },

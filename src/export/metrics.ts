@@ -224,6 +224,9 @@ export class RecordMetrics {
       mirrored.set({ [Attr.lossReason]: 'unaligned' }, ms.unaligned);
       mirrored.set({ [Attr.lossReason]: 'skipped' }, c.mirroredServerSkipped);
       mirrored.set({ [Attr.lossReason]: 'log_overflow' }, ms.logOverflow);
+      mirrored.set({ [Attr.lossReason]: 'parsed_framing' }, ms.declined.framing);
+      mirrored.set({ [Attr.lossReason]: 'parsed_incomplete' }, ms.declined.incomplete);
+      mirrored.set({ [Attr.lossReason]: 'parsed_no_client_exchange' }, ms.declined.noClientExchange);
     }
   }
 

@@ -277,13 +277,20 @@ export class LlmCallBuilder implements ExchangeHandler {
       mirror.skip(this.conn);
       return true;
     }
-    if (mirror.mode !== 'derive' || resynced || this.partial.size > 0 || this.positions === null) return false;
+    if (mirror.mode !== 'derive') return false;
+    const declined = mirror.counters.declined;
+    if (resynced || this.partial.size > 0 || this.positions === null) {
+      declined.incomplete++;
+      return false;
+    }
     // Only byte-exact framings whose events the client end locates: SSE or one JSON body, not
     // compressed (decoded pieces are not stream bytes); NDJSON and JSON arrays are parsed here.
     const enc = head.headers.get('content-encoding');
-    if (enc !== undefined && enc.trim().toLowerCase() !== 'identity') return false;
     const ct = (head.headers.get('content-type') ?? '').toLowerCase();
-    if (!ct.includes('text/event-stream') && (!ct.includes('json') || ct.includes('ndjson') || ct.includes('jsonl') || this.route.adapterName === 'gemini' || this.route.adapterName === 'ollama')) return false;
+    if ((enc !== undefined && enc.trim().toLowerCase() !== 'identity') || (!ct.includes('text/event-stream') && (!ct.includes('json') || ct.includes('ndjson') || ct.includes('jsonl') || this.route.adapterName === 'gemini' || this.route.adapterName === 'ollama'))) {
+      declined.framing++;
+      return false;
+    }
     const anchor: MirrorAnchor = {
       reqStart: this.reqStartOffset,
       reqEnd: this.reqEndOffset,
@@ -292,7 +299,10 @@ export class LlmCallBuilder implements ExchangeHandler {
       requestEndNs: this.requestEnd,
       responseStartNs: tsNs,
     };
-    if (!Number.isFinite(anchor.reqStart) || !Number.isFinite(anchor.reqEnd) || !Number.isFinite(anchor.respStart)) return false;
+    if (!Number.isFinite(anchor.reqStart) || !Number.isFinite(anchor.reqEnd) || !Number.isFinite(anchor.respStart)) {
+      declined.incomplete++;
+      return false;
+    }
     return mirror.adopt(this.conn, anchor);
   }
 

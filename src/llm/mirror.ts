@@ -50,6 +50,7 @@ export interface ClientMilestones {
 /** What call builders ask of the pipeline about mirrored server ends. */
 export interface MirrorHooks {
   readonly mode: MirroredServerMode;
+  readonly counters: MirrorCounters;
   /** skip: the server end `conn` is not followed any more. */
   skip(conn: ConnectionInfo): void;
   /** derive: the server end `conn` hands over at this exchange; false when its client end's exchange is not found. */
@@ -69,10 +70,17 @@ export interface MirrorCounters {
   unaligned: number;
   /** Log entries forgotten for the cap (a very long response), per direction. */
   logOverflow: number;
+  /**
+   * Server ends that parsed an exchange themselves instead of handing over: the framing cannot
+   * be derived (compressed, NDJSON, JSON arrays); the exchange was incomplete (resynchronised,
+   * bytes lost); or the client end's exchange was not found (not captured, or already past its
+   * response head untracked).
+   */
+  declined: { framing: number; incomplete: number; noClientExchange: number };
 }
 
 export function newMirrorCounters(): MirrorCounters {
-  return { derived: 0, derivedPartial: 0, adopted: 0, unaligned: 0, logOverflow: 0 };
+  return { derived: 0, derivedPartial: 0, adopted: 0, unaligned: 0, logOverflow: 0, declined: { framing: 0, incomplete: 0, noClientExchange: 0 } };
 }
 
 /**

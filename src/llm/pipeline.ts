@@ -139,6 +139,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   if (mirrorMode !== 'parse') {
     env.mirror = {
       mode: mirrorMode,
+      counters: mirrorCounters,
       skip(conn) {
         const e = conns.get(conn.connId);
         if (e !== undefined) e.mirrored = true;
@@ -148,15 +149,19 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         // the client end's exchange in flight: the only call builder open on the peer connection
         const peer = conns.get(conn.peerConnId!);
         const e = conns.get(conn.connId);
-        if (peer === undefined || e === undefined) return false;
         let client: LlmCallBuilder | null = null;
-        for (const b of peer.builders) {
-          if (!(b instanceof LlmCallBuilder)) continue;
-          if (client !== null) return false;
-          client = b;
+        let found = 0;
+        if (peer !== undefined && e !== undefined)
+          for (const b of peer.builders) {
+            if (!(b instanceof LlmCallBuilder)) continue;
+            found++;
+            client = b;
+          }
+        if (found !== 1 || !client!.acceptMirrorAnchor(anchor)) {
+          mirrorCounters.declined.noClientExchange++;
+          return false;
         }
-        if (client === null || !client.acceptMirrorAnchor(anchor)) return false;
-        e.mirror = mirrors.adopt(conn);
+        e!.mirror = mirrors.adopt(conn);
         options.muteConnection?.(conn.connId, 'sizes');
         return true;
       },
@@ -386,7 +391,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         for (const b of e.builders) buffered += b.bufferedBytes;
       }
       connStats.open = conns.size;
-      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: unsent.dnsCounters, mirroredServers: { ...mirrorCounters, open: mirrors.size } };
+      return { connections: { ...connStats }, http: { ...http }, calls: { ...counters, errorsByType: { ...counters.errorsByType } }, streams: { ...env.stream }, captureLossEvents, lostRecords, bufferedBytes: buffered, serverRequests: { ...(servers?.counters ?? newServerRequestCounters()), open: servers?.openRequests ?? 0, heldIntervals: servers?.heldIntervals ?? 0 }, dns: unsent.dnsCounters, mirroredServers: { ...mirrorCounters, declined: { ...mirrorCounters.declined }, open: mirrors.size } };
     },
   };
 }

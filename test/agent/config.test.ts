@@ -46,6 +46,7 @@ test('bad input names the file, the field and the problem in one line', () => {
     ['capture:\n  exclude_cgroups: /system.slice\n', /capture\.exclude_cgroups: expected a list of cgroup v2 paths, got string/],
     ['outputs:\n  prometheus:\n    listen: nowhere\n', /outputs\.prometheus\.listen: expected host:port/],
     ['outputs: [1, 2]\n', /outputs: expected a mapping, got a list/],
+    ['records:\n  mirrored_server_side: maybe\n', /records\.mirrored_server_side: expected one of derive, parse, skip, got string "maybe"/],
     ['capture:\n  tls: [\n', /llmslo\.yaml:\d+:\d+: invalid YAML/],
   ];
   for (const [text, re] of cases) {
