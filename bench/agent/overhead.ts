@@ -33,7 +33,7 @@
 // the workload. A paced run (e.g. --itl-ms 50: ~4k chunks/s offered) leaves headroom, as a real
 // node serving LLM streams has; report both.
 import { spawn } from 'node:child_process';
-import { cli, cpuSecondsOf, percentile, startCli } from '../lib/process.ts';
+import { cli, cpuSecondsOf, cpuSplitOf, percentile, startCli } from '../lib/process.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cgroup2Mount } from '../../src/capture/cgroups.ts';
 import { loadavg, tmpdir } from 'node:os';
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     if (res !== 200) throw new Error(`PATCH /_sim/profile answered ${res}`);
   }
   const without: Phase[] = [];
-  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number[]; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number; bpfRunsPerChunk: number; idleCpuPct: number }> = [];
+  const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; agentUserCpuPer1kChunksPct: number; agentSystemCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number[]; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number; bpfRunsPerChunk: number; idleCpuPct: number }> = [];
   try {
     await runLoad(url, caArgs, 'warmup');
     for (let r = 0; r < ROUNDS; r++) {
@@ -176,11 +176,15 @@ async function main(): Promise<void> {
       // the agent publishes capture counters every 5 s: let them catch up before each scrape
       await new Promise((res) => setTimeout(res, STATS_LAG_MS));
       const m0 = await scrape(metricsUrl);
-      const cpu0 = cpuSecondsOf(agent.child.pid!);
+      const split0 = cpuSplitOf(agent.child.pid!);
       const p = await runLoad(url, caArgs, `with-${r}`);
       await new Promise((res) => setTimeout(res, 500));
-      const cpu1 = cpuSecondsOf(agent.child.pid!);
-      const cpu = cpu1 - cpu0;
+      const split1 = cpuSplitOf(agent.child.pid!);
+      const cpu1 = split1.user + split1.system;
+      const cpu = cpu1 - (split0.user + split0.system);
+      // user space: the agent's own work (the issue's measure); system: its syscalls, page
+      // faults and the probes that fire on its own syscalls (they return at once for it)
+      const per1k = (seconds: number): number => (100 * seconds) / p.seconds / (p.chunksPerSec / 1000);
       // no load while the counters catch up: the agent's idle cost (timers, rescans, GC)
       await new Promise((res) => setTimeout(res, STATS_LAG_MS));
       const idleCpuPct = (100 * (cpuSecondsOf(agent.child.pid!) - cpu1)) / (STATS_LAG_MS / 1000);
@@ -195,7 +199,7 @@ async function main(): Promise<void> {
       // programs run in the traced processes (simulator, client): time per client chunk
       const bpfNs = (sum(m1, 'llmslo_capture_bpf_run_time_seconds_total') - sum(m0, 'llmslo_capture_bpf_run_time_seconds_total')) * 1e9;
       const bpfRuns = sum(m1, 'llmslo_capture_bpf_runs_total') - sum(m0, 'llmslo_capture_bpf_runs_total');
-      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), warmupCpuPer1kChunksPct: warmPer1k, peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: bpfNs / p.chunks, bpfRunsPerChunk: bpfRuns / p.chunks, idleCpuPct });
+      withAgent.push({ ...p, agent: true, agentCpuPct, agentCpuPer1kChunksPct: agentCpuPct / (p.chunksPerSec / 1000), agentUserCpuPer1kChunksPct: per1k(split1.user - split0.user), agentSystemCpuPer1kChunksPct: per1k(split1.system - split0.system), warmupCpuPer1kChunksPct: warmPer1k, peakRssMb: rss, eventsPerSec: events / p.seconds, lost, bpfNsPerChunk: bpfNs / p.chunks, bpfRunsPerChunk: bpfRuns / p.chunks, idleCpuPct });
     }
   } finally {
     sim.child.kill('SIGTERM');
@@ -222,6 +226,9 @@ async function main(): Promise<void> {
     ttft_p95_ms_with: +mean(withAgent.map((p) => p.ttftP95Ms)).toFixed(1),
     agent_cpu_pct_of_one_core: +mean(withAgent.map((p) => p.agentCpuPct)).toFixed(1),
     agent_cpu_pct_per_1000_chunks_per_s: +mean(withAgent.map((p) => p.agentCpuPer1kChunksPct)).toFixed(2),
+    agent_cpu_pct_per_1000_chunks_per_s_rounds: withAgent.map((p) => +p.agentCpuPer1kChunksPct.toFixed(2)),
+    agent_user_cpu_pct_per_1000_chunks_per_s: +mean(withAgent.map((p) => p.agentUserCpuPer1kChunksPct)).toFixed(2),
+    agent_system_cpu_pct_per_1000_chunks_per_s: +mean(withAgent.map((p) => p.agentSystemCpuPer1kChunksPct)).toFixed(2),
     agent_cpu_pct_per_1000_chunks_per_s_warmup_loads: withAgent[0]!.warmupCpuPer1kChunksPct.map((_, i) => +mean(withAgent.map((p) => p.warmupCpuPer1kChunksPct[i]!)).toFixed(2)),
     agent_cpu_pct_idle_after_load: +mean(withAgent.map((p) => p.idleCpuPct)).toFixed(2),
     agent_peak_rss_mb: +Math.max(...withAgent.map((p) => p.peakRssMb)).toFixed(0),

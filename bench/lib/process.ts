@@ -25,9 +25,15 @@ export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv =
 
 /** User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15; kernel time includes BPF). */
 export function cpuSecondsOf(pid: number): number {
+  const c = cpuSplitOf(pid);
+  return c.user + c.system;
+}
+
+/** User and system CPU seconds of a process, apart (/proc/PID/stat fields 14 and 15). */
+export function cpuSplitOf(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  return { user: Number(f[11]) / CLK_TCK, system: Number(f[12]) / CLK_TCK };
 }
 
 /** The p-quantile (0..1) by rank; null for no values. */
