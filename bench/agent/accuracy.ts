@@ -142,6 +142,24 @@ async function main(): Promise<void> {
     }
   }
   const extra = clientSide.filter((r) => !used.has(r)).length;
+  // The simulator's own end of each call (it runs on this node): by default derived from the
+  // client end's parse with the simulator's kernel times (records.mirrored_server_side: derive).
+  // Its first token against the simulator's own clock when it sent it.
+  const serverSide = new Map<string, Rec>();
+  for (const r of records) if (r.schema === 'llmslo.llm_call/v1' && r.observed_side === 'server' && simPorts.has(r['server.port'] as number)) serverSide.set(`${simPorts.get(r['server.port'] as number)}:${r.provider_request_id}`, r);
+  let serverMissed = 0, serverClassAgree = 0, serverCompared = 0;
+  const serverVsSend: number[] = [];
+  for (const [key, st] of simTruth) {
+    const r = serverSide.get(key);
+    if (!r) {
+      serverMissed++;
+      continue;
+    }
+    serverCompared++;
+    if ((r['error.type'] ?? null) === (st.expected_error_type ?? null)) serverClassAgree++;
+    const kft = r.timestamps_ns.first_token;
+    if (kft && st.first_token) serverVsSend.push(Math.abs(kft - st.first_token.mono_ns) / 1e6);
+  }
   const summary = {
     when: new Date().toISOString(),
     loadavg: loadavg(),
@@ -154,6 +172,12 @@ async function main(): Promise<void> {
     first_token_abs_error_ms_vs_client_by_client: Object.fromEntries([...vsClientBy].map(([k, v]) => [k, { p50: percentile(v, 0.5), p99: percentile(v, 0.99), max: Math.max(...v), n: v.length }])),
     first_token_abs_error_ms_vs_server_send: { p50: percentile(vsServer, 0.5), p99: percentile(vsServer, 0.99), n: vsServer.length },
     tokens_exact: `${tokensExact}/${tokensTotal}`,
+    server_side: {
+      simulator_calls: simTruth.size,
+      missed: serverMissed,
+      error_class_agreement: serverCompared ? +(serverClassAgree / serverCompared).toFixed(4) : null,
+      first_token_abs_error_ms_vs_server_send: { p50: percentile(serverVsSend, 0.5), p99: percentile(serverVsSend, 0.99), max: serverVsSend.length ? Math.max(...serverVsSend) : null, n: serverVsSend.length },
+    },
     error_class_agreement: classTotal ? +(classAgree / classTotal).toFixed(4) : null,
     error_class_compared: classTotal,
     sample_mismatches: mismatches,

@@ -11,7 +11,7 @@ import type { RawConn, RawData, RawEvent, RawTcp, RawTlsBind } from './decoder.t
 import { formatAddress } from './decoder.ts';
 import { DataFlags, TcpState } from './layout.ts';
 import type { ProcessCache } from './processes.ts';
-import type { CloseReason, ConnectionInfo, StreamSink } from './stream.ts';
+import type { CloseReason, ConnectionInfo, Direction, StreamSink } from './stream.ts';
 import { parseClientHelloSni } from './tls-hello.ts';
 
 export interface AssemblerOptions {
@@ -95,6 +95,9 @@ function isTlsAlert(b: Uint8Array): boolean {
   return b.length === off + 24 && b[off] === 23 && b[off + 1] === 3 && b[off + 3] === 0 && b[off + 4] === 19;
 }
 
+/** The bytes of a sizes-only transfer: none. */
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * Flags on the last record of a message that ends short of its length (a muted connection's
  * sizes-only record is its message's only record: its bytes reach the stream as missing ones).
@@ -164,6 +167,23 @@ export class StreamAssembler {
         break;
     }
     if (this.unbound.size) this.expireUnbound(this.lastTs);
+  }
+
+  /**
+   * A muted connection's transfer, shipped as its size only (kernel sizes-only mute), taken
+   * without an event object when nothing of that connection waits here; false: decode it as a
+   * data record (first sight of the connection, a message in assembly, a TLS record to bind).
+   */
+  onSizes(connId: number, direction: Direction, bytes: number, tsNs: number): boolean {
+    const c = this.conns.get(connId);
+    if (c === undefined || !c.opened || (this.pending.size > 0 && this.pending.has(pendingKey(connId, direction)))) return false;
+    if (tsNs > this.lastTs) this.lastTs = tsNs;
+    if (this.closeQueue.length) this.deliverDueCloses(this.lastTs);
+    this.stats.chunks++;
+    if (this.sink.onSizes !== undefined) this.sink.onSizes(connId, direction, bytes, tsNs);
+    else this.sink.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: c.tls });
+    if (this.unbound.size) this.expireUnbound(this.lastTs);
+    return true;
   }
 
   private conn(connId: number, pid: number): ConnState {

@@ -148,7 +148,13 @@ function cString(b: Buffer, start: number, max: number): string {
  * Decodes every record in `batch` (records are 8-byte aligned, each starting with llmslo_hdr).
  * Calls `emit` for each well-formed record. Returns the number of records decoded.
  */
-export function decodeBatch(batch: Buffer, emit: (ev: RawEvent) => void, stats: DecoderStats): number {
+/**
+ * Takes a sizes-only data record (a muted connection's transfer) without decoding it into an
+ * event; false: decode it as usual.
+ */
+export type SizesHandler = (connId: number, direction: 'egress' | 'ingress', bytes: number, tsNs: number) => boolean;
+
+export function decodeBatch(batch: Buffer, emit: (ev: RawEvent) => void, stats: DecoderStats, sizes?: SizesHandler): number {
   let off = 0;
   let n = 0;
   const len = batch.length;
@@ -180,6 +186,14 @@ export function decodeBatch(batch: Buffer, emit: (ev: RawEvent) => void, stats: 
       stats.badRecords++;
       off = next;
       continue;
+    }
+    if (sizes !== undefined && type === EventType.data && (batch[off + Layout.data.flags]! & DataFlags.sizesOnly) !== 0) {
+      const L = Layout.data;
+      if (sizes(u64(view, off + L.connId), batch[off + L.direction] === 0 ? 'egress' : 'ingress', view.getUint32(off + L.msgLen, true), u64(view, off + Layout.hdr.tsNs))) {
+        n++;
+        off = next;
+        continue;
+      }
     }
     const ev = decodeRecord(batch, view, off, type, size);
     if (ev) {

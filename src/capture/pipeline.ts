@@ -1,7 +1,7 @@
 // The one decoding path shared by live capture and replay: record batches -> decoded records ->
 // per-connection stream events for a StreamSink.
 import { StreamAssembler, type AssemblerOptions } from './assembler.ts';
-import { decodeBatch, newDecoderStats, type DecoderStats, type RawEvent } from './decoder.ts';
+import { decodeBatch, newDecoderStats, type DecoderStats, type RawEvent, type SizesHandler } from './decoder.ts';
 import { ProcessCache } from './processes.ts';
 import type { StreamSink } from './stream.ts';
 
@@ -19,6 +19,8 @@ export class CapturePipeline {
   readonly assembler: StreamAssembler;
   readonly processes: ProcessCache;
   private readonly handle: (ev: RawEvent) => void;
+  /** Sizes-only records straight to the assembler (none when records are filtered or watched). */
+  private readonly sizes: SizesHandler | undefined;
 
   constructor(private readonly opts: PipelineOptions) {
     this.processes = opts.processes ?? new ProcessCache();
@@ -30,10 +32,11 @@ export class CapturePipeline {
       onRaw?.(ev);
       asm.onEvent(ev);
     };
+    this.sizes = pid === undefined && onRaw === undefined ? (connId, dir, bytes, ts) => asm.onSizes(connId, dir, bytes, ts) : undefined;
   }
 
   feedBatch(batch: Buffer): void {
-    decodeBatch(batch, this.handle, this.decoder);
+    decodeBatch(batch, this.handle, this.decoder, this.sizes);
   }
 
   flush(nowNs: number): void {

@@ -121,6 +121,12 @@ export type StreamEvent = ConnectionOpen | DataChunk | ConnectionClose | Capture
 /** Anything that consumes the per-connection stream (the HTTP layer, a debugging printer, ...). */
 export interface StreamSink {
   onEvent(ev: StreamEvent): void;
+  /**
+   * Optional fast path for a muted connection's transfer shipped as its size only (kernel
+   * sizes-only mute): the same as a `data` event with no bytes and `bytes` missing, without the
+   * event object. Sinks without it get that data event.
+   */
+  onSizes?(connId: number, direction: Direction, bytes: number, tsNs: number): void;
   /** Called at end of replay or agent shutdown: flush what can be flushed, mark the rest partial. */
   flush(nowNs: number): void;
 }

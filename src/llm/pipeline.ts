@@ -8,7 +8,7 @@
 // the exchanges it follows. Memory is bounded by per-buffer caps and a cap on tracked
 // connections. Nothing thrown by parsing escapes onEvent: it is counted, the connection is
 // dropped, and the pipeline goes on.
-import type { ConnectionInfo, Endpoint, StreamEvent, StreamSink } from '../capture/stream.ts';
+import type { ConnectionInfo, Direction, Endpoint, StreamEvent, StreamSink } from '../capture/stream.ts';
 import { HttpConnection, newHttpConnCounters } from '../protocols/http_connection.ts';
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
 import type { Headers } from '../protocols/http1.ts';
@@ -113,6 +113,7 @@ interface ConnEntry {
 }
 
 const NO_HEADERS: Headers = { raw: new Map(), get: () => undefined };
+const NO_BYTES = new Uint8Array(0);
 
 /** Default clock: kernel CLOCK_MONOTONIC is what process.hrtime reads on Linux. */
 export function monotonicToEpochMs(): (monoNs: number) => number {
@@ -379,6 +380,12 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         default:
           break;
       }
+    },
+    onSizes(connId: number, direction: Direction, bytes: number, tsNs: number): void {
+      // a mirrored server end's transfer: straight to its log (no event object)
+      const ms = conns.get(connId)?.mirror;
+      if (ms != null) mirrors.onServerData(ms, direction === 'ingress', bytes, tsNs);
+      else this.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: conns.get(connId)?.http.info.tls ?? false });
     },
     flush(nowNs: number): void {
       for (const [id, e] of conns) safe(() => e.http.flush(nowNs), id);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CapturePipeline } from '../../src/capture/pipeline.ts';
 import { encodeConn, encodeData, encodeReset, encodeTlsBind } from '../../src/capture/encoder.ts';
+import { DataFlags } from '../../src/capture/layout.ts';
 import { parseClientHelloSni } from '../../src/capture/tls-hello.ts';
 import type { StreamEvent, DataChunk } from '../../src/capture/stream.ts';
 
@@ -221,4 +222,28 @@ test('an incomplete message is delivered before the other direction, keeping ord
   ]));
   const order = events.filter((e) => e.kind === 'data').map((e) => (e.kind === 'data' ? `${e.direction}@${e.tsNs}:${e.missingAfter}` : ''));
   assert.deepEqual(order, ['egress@100:1000', 'ingress@200:0']);
+});
+
+test('sizes-only records (a muted connection) reach the sink as sizes, in order with the rest', () => {
+  const flags = DataFlags.sizesOnly;
+  const head = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n';
+  const feed = (p: CapturePipeline) =>
+    p.feedBatch(Buffer.concat([
+      encodeData({ tsNs: 100, pid: 7, connId: 1, tuple, direction: 'egress', payload: head }),
+      // a message in assembly on the connection: the sizes record after it must not overtake it
+      encodeData({ tsNs: 110, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 6000, offset: 0, payload: Buffer.alloc(4096, 'a') }),
+      encodeData({ tsNs: 120, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 300, flags, payload: '' }),
+      encodeData({ tsNs: 130, pid: 7, connId: 1, tuple, direction: 'ingress', msgLen: 40, flags, payload: '' }),
+      encodeData({ tsNs: 140, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 250, flags, payload: '' }),
+      // a connection never seen before: decoded as a data record (it opens the connection)
+      encodeData({ tsNs: 150, pid: 7, connId: 2, tuple, direction: 'egress', msgLen: 10, flags, payload: '' }),
+    ]));
+  // a sink with the fast path, and one without it: the same transfers
+  const fast: string[] = [];
+  const p1 = new CapturePipeline({ payloadCap: 65536, sink: { onEvent: (e) => fast.push(e.kind === 'data' ? `data ${e.connId} ${e.direction} ${e.bytes.length}+${e.missingAfter} @${e.tsNs}` : `${e.kind}`), onSizes: (c, d, n, ts) => fast.push(`sizes ${c} ${d} ${n} @${ts}`), flush: () => {} } });
+  feed(p1);
+  assert.deepEqual(fast, ['open', 'data 1 egress 52+0 @100', 'data 1 egress 4096+1904 @110', 'data 1 egress 0+300 @120', 'sizes 1 ingress 40 @130', 'sizes 1 egress 250 @140', 'open', 'data 2 egress 0+10 @150']);
+  const { p: p2, data } = pipe(65536);
+  feed(p2);
+  assert.deepEqual(data().map((d) => `${d.connId} ${d.direction} ${d.bytes.length}+${d.missingAfter} @${d.tsNs}`), ['1 egress 52+0 @100', '1 egress 4096+1904 @110', '1 egress 0+300 @120', '1 ingress 0+40 @130', '1 egress 0+250 @140', '2 egress 0+10 @150']);
 });

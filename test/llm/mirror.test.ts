@@ -125,7 +125,11 @@ function runMuting(evs: StreamEvent[], opts: PipelineOptions): { records: CallRe
     (r) => records.push(r),
   );
   for (const e of evs) {
-    if (e.kind === 'data' && sizesOnly.has(e.connId)) p.onEvent({ ...e, bytes: new Uint8Array(0), missingAfter: e.bytes.length + e.missingAfter });
+    // as the capture hands them over: the sink's sizes fast path (or a data event without bytes)
+    if (e.kind === 'data' && sizesOnly.has(e.connId)) {
+      if (e.tsNs % 2 === 0) p.onSizes!(e.connId, e.direction, e.bytes.length + e.missingAfter, e.tsNs);
+      else p.onEvent({ ...e, bytes: new Uint8Array(0), missingAfter: e.bytes.length + e.missingAfter });
+    }
     else p.onEvent(e);
   }
   p.flush(T0 + 1e16);
