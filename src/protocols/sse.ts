@@ -367,6 +367,9 @@ export class SseParser {
 
   /** The event that just dispatched ended at character `pos` of the current text. */
   private noteEventEnd(pos: number): void {
+    // The byte that completes an event is its blank line's first line-end character: a CR ends
+    // a line at once (its LF may come in a later read), so "\r\n" completes at the CR.
+    if (pos >= 2 && this.text.charCodeAt(pos - 1) === 10 && this.text.charCodeAt(pos - 2) === 13) pos--;
     const ends = this.eventEnds!;
     if (ends.length >= this.maxEventEnds) {
       if (ends.length === this.maxEventEnds) ends.push(-1); // too many: the rest are unknown
