@@ -196,37 +196,44 @@ export class RecordMetrics {
       parse.set({ [Attr.parseStage]: 'body' }, p.http.undecodableBodies + p.calls.badJsonPayloads);
       parse.set({ [Attr.parseStage]: 'internal' }, p.calls.internalErrors);
       this.f(Metrics.openConnections).set({}, p.connections.open);
+      // counters split by an llmslo.reason label
+      const byReason = (def: MetricDef, values: Record<string, number>): void => {
+        const m = this.f(def);
+        for (const [reason, v] of Object.entries(values)) m.set({ [Attr.lossReason]: reason }, v);
+      };
       const sr = p.serverRequests;
-      if (sr) {
-        const links = this.f(Metrics.serverRequestLinking);
-        links.set({ [Attr.lossReason]: 'linked_calls' }, sr.linkedCalls);
-        links.set({ [Attr.lossReason]: 'ambiguous_calls' }, sr.ambiguousCalls);
-        links.set({ [Attr.lossReason]: 'dropped_intervals' }, sr.droppedIntervals);
-        links.set({ [Attr.lossReason]: 'untracked_requests' }, sr.untrackedRequests);
-        links.set({ [Attr.lossReason]: 'stale_requests_forgotten' }, sr.staleForgotten);
-        links.set({ [Attr.lossReason]: 'folded_routes' }, sr.routesFolded);
-      }
+      if (sr)
+        byReason(Metrics.serverRequestLinking, {
+          linked_calls: sr.linkedCalls,
+          ambiguous_calls: sr.ambiguousCalls,
+          dropped_intervals: sr.droppedIntervals,
+          untracked_requests: sr.untrackedRequests,
+          stale_requests_forgotten: sr.staleForgotten,
+          folded_routes: sr.routesFolded,
+        });
       this.f(Metrics.bufferedBytes).set({}, p.bufferedBytes);
-      const unsent = this.f(Metrics.unsentCalls);
       const c = p.calls;
-      unsent.set({ [Attr.lossReason]: 'connect_recorded' }, c.connectFailuresRecorded);
-      unsent.set({ [Attr.lossReason]: 'connect_unknown_endpoint' }, c.connectFailuresOther);
-      unsent.set({ [Attr.lossReason]: 'connect_abandoned' }, c.connectAttemptsAbandoned);
-      unsent.set({ [Attr.lossReason]: 'tls_recorded' }, c.tlsFailuresRecorded);
-      unsent.set({ [Attr.lossReason]: 'tls_other' }, c.tlsFailuresOther);
-      unsent.set({ [Attr.lossReason]: 'dns_recorded' }, p.dns.recorded);
-      unsent.set({ [Attr.lossReason]: 'dns_failed_answers' }, p.dns.failures);
-      const mirrored = this.f(Metrics.mirroredServers);
+      byReason(Metrics.unsentCalls, {
+        connect_recorded: c.connectFailuresRecorded,
+        connect_unknown_endpoint: c.connectFailuresOther,
+        connect_abandoned: c.connectAttemptsAbandoned,
+        tls_recorded: c.tlsFailuresRecorded,
+        tls_other: c.tlsFailuresOther,
+        dns_recorded: p.dns.recorded,
+        dns_failed_answers: p.dns.failures,
+      });
       const ms = p.mirroredServers;
-      mirrored.set({ [Attr.lossReason]: 'adopted' }, ms.adopted);
-      mirrored.set({ [Attr.lossReason]: 'derived' }, ms.derived);
-      mirrored.set({ [Attr.lossReason]: 'derived_partial' }, ms.derivedPartial);
-      mirrored.set({ [Attr.lossReason]: 'unaligned' }, ms.unaligned);
-      mirrored.set({ [Attr.lossReason]: 'skipped' }, c.mirroredServerSkipped);
-      mirrored.set({ [Attr.lossReason]: 'log_overflow' }, ms.logOverflow);
-      mirrored.set({ [Attr.lossReason]: 'parsed_framing' }, ms.declined.framing);
-      mirrored.set({ [Attr.lossReason]: 'parsed_incomplete' }, ms.declined.incomplete);
-      mirrored.set({ [Attr.lossReason]: 'parsed_no_client_exchange' }, ms.declined.noClientExchange);
+      byReason(Metrics.mirroredServers, {
+        adopted: ms.adopted,
+        derived: ms.derived,
+        derived_partial: ms.derivedPartial,
+        unaligned: ms.unaligned,
+        skipped: c.mirroredServerSkipped,
+        log_overflow: ms.logOverflow,
+        parsed_framing: ms.declined.framing,
+        parsed_incomplete: ms.declined.incomplete,
+        parsed_no_client_exchange: ms.declined.noClientExchange,
+      });
     }
   }
 

@@ -12,24 +12,13 @@ import type { CloseReason, StreamEvent } from '../../src/capture/stream.ts';
 import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import type { PipelineOptions, PipelineStats } from '../../src/llm/pipeline.ts';
 import type { CallRecord, LlmCallRecord } from '../../src/llm/records.ts';
+import { Rng } from '../../src/sim/random.ts';
 import { fixtureSegments, loadFixtures, T0 } from './wire.ts';
 import type { WireFixture } from './wire.ts';
 
 const CLIENT = { address: '10.0.0.2', port: 51001 };
 const SERVER = { address: '10.0.0.9', port: 8443 };
 const FLIP: Partial<Record<CloseReason, CloseReason>> = { local_close: 'remote_close', remote_close: 'local_close', reset_sent: 'reset_received', reset_received: 'reset_sent' };
-
-/** A deterministic PRNG (mulberry32) from a fast-check seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Write {
   tsNs: number;
@@ -61,7 +50,8 @@ function reads(writes: Write[], rnd: () => number): Write[] {
  * conn 2, in the order the agent would process them (the server's records up to `lagNs` late).
  */
 function bothEnds(fx: WireFixture, rounds: number, seed: number, lagNs: number, lateOpen?: boolean): StreamEvent[] {
-  const rnd = prng(seed);
+  const rng = new Rng(seed);
+  const rnd = (): number => rng.next();
   const tls = fx.tls !== false;
   const client: StreamEvent[] = [];
   const server: StreamEvent[] = [];
