@@ -230,6 +230,7 @@ export class RecordMetrics {
         unaligned: ms.unaligned,
         skipped: c.mirroredServerSkipped,
         log_overflow: ms.logOverflow,
+        evicted: ms.evicted,
         parsed_framing: ms.declined.framing,
         parsed_incomplete: ms.declined.incomplete,
         parsed_no_client_exchange: ms.declined.noClientExchange,

@@ -70,6 +70,8 @@ export interface MirrorCounters {
   unaligned: number;
   /** Log entries forgotten for the cap (a very long response), per direction. */
   logOverflow: number;
+  /** Mirrored connections forgotten for the memory budget (their pending exchanges derived first). */
+  evicted: number;
   /**
    * Server ends that parsed an exchange themselves instead of handing over: the framing cannot
    * be derived (compressed, NDJSON, JSON arrays); the exchange was incomplete (resynchronised,
@@ -80,7 +82,7 @@ export interface MirrorCounters {
 }
 
 export function newMirrorCounters(): MirrorCounters {
-  return { derived: 0, derivedPartial: 0, adopted: 0, unaligned: 0, logOverflow: 0, declined: { framing: 0, incomplete: 0, noClientExchange: 0 } };
+  return { derived: 0, derivedPartial: 0, adopted: 0, unaligned: 0, logOverflow: 0, evicted: 0, declined: { framing: 0, incomplete: 0, noClientExchange: 0 } };
 }
 
 /**
@@ -105,8 +107,9 @@ export class TransferLog {
     this.end = start;
   }
 
-  add(bytes: number, ts: number): void {
-    if (bytes <= 0) return;
+  /** Returns the change in entries kept (0 or 1: at the cap the oldest goes). */
+  add(bytes: number, ts: number): number {
+    if (bytes <= 0) return 0;
     this.end += bytes;
     this.ends.push(this.end);
     this.times.push(ts);
@@ -115,7 +118,9 @@ export class TransferLog {
       this.floor = this.ends[this.first]!;
       this.first++;
       this.compact();
+      return 0;
     }
+    return 1;
   }
 
   /** Kernel time of the transfer that moved byte `offset`; null when it is not (or no longer) logged. */
@@ -131,13 +136,16 @@ export class TransferLog {
     return this.times[lo]!;
   }
 
-  /** Forget transfers that end at or before `offset` (they are not asked about again). */
-  forgetBefore(offset: number): void {
+  /** Forget transfers that end at or before `offset` (they are not asked about again); returns how many. */
+  forgetBefore(offset: number): number {
+    const from = this.first;
     while (this.first < this.ends.length && this.ends[this.first]! <= offset) {
       this.floor = this.ends[this.first]!;
       this.first++;
     }
+    const n = this.first - from;
     this.compact();
+    return n;
   }
 
   get entries(): number {
@@ -162,6 +170,12 @@ interface PendingExchange {
 const MAX_PENDING = 16;
 /** Log entries kept per direction (a response of more writes loses its oldest timings). */
 const LOG_CAP = 16384;
+/**
+ * Log entries kept over all mirrored connections (16 bytes each: ~16 MB). Logs shrink as their
+ * exchanges are derived; a connection whose traffic is never derived (non-LLM requests on a
+ * handed-over connection) would only grow: past this budget the oldest mirrored connection goes.
+ */
+const MAX_LOG_ENTRIES = 1_000_000;
 
 /** One server connection that handed over: its reads and writes from then on. */
 export class MirroredServer {
@@ -198,10 +212,13 @@ export interface MirrorDeps {
 export class MirrorRegistry {
   /** By server connection id. */
   private readonly servers = new Map<number, MirroredServer>();
+  /** Log entries kept over all of them (see MAX_LOG_ENTRIES). */
+  private logEntries = 0;
 
   constructor(
     private readonly deps: MirrorDeps,
     private readonly maxServers: number,
+    private readonly maxLogEntries = MAX_LOG_ENTRIES,
   ) {}
 
   get size(): number {
@@ -211,29 +228,48 @@ export class MirrorRegistry {
   /** The server end `conn` hands over; its logs start when the pipeline calls start(). */
   adopt(conn: ConnectionInfo): MirroredServer {
     const ms = new MirroredServer(conn, this.deps.counters);
-    this.servers.delete(conn.connId);
+    this.forget(conn.connId);
     this.servers.set(conn.connId, ms);
-    while (this.servers.size > this.maxServers) {
-      const [id, old] = this.servers.entries().next().value as [number, MirroredServer];
-      this.resolve(old, true);
-      this.servers.delete(id);
-    }
+    while (this.servers.size > this.maxServers) this.evictOldest();
     this.deps.counters.adopted++;
     return ms;
+  }
+
+  /** Log entries kept now, over all mirrored connections. */
+  get entries(): number {
+    return this.logEntries;
+  }
+
+  /** Drops a mirrored connection (its pending exchanges derived with what is logged). */
+  private forget(id: number): void {
+    const ms = this.servers.get(id);
+    if (ms === undefined) return;
+    this.resolve(ms, true);
+    this.logEntries -= (ms.ingress?.entries ?? 0) + (ms.egress?.entries ?? 0);
+    // its connection may still send transfers: they are not logged any more
+    ms.ingress = ms.egress = null;
+    this.servers.delete(id);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.servers.keys().next().value as number;
+    this.deps.counters.evicted++;
+    this.forget(oldest);
   }
 
   /** Bytes the mirrored server end moved (sizes only; payloads, if any, are not looked at). */
   onServerData(ms: MirroredServer, ingress: boolean, bytes: number, tsNs: number): void {
     const log = ingress ? ms.ingress : ms.egress;
     if (log === null) return;
-    log.add(bytes, tsNs);
+    this.logEntries += log.add(bytes, tsNs);
     if (ms.pending.length > 0) this.resolve(ms, false);
+    while (this.logEntries > this.maxLogEntries && this.servers.size > 0) this.evictOldest();
   }
 
   onServerClose(ms: MirroredServer, tsNs: number): void {
     ms.closedNs = tsNs;
     this.resolve(ms, true);
-    if (ms.clientGone) this.servers.delete(ms.conn.connId);
+    if (ms.clientGone) this.forget(ms.conn.connId);
   }
 
   /** Records were lost: offsets after the hole no longer line up. */
@@ -275,8 +311,7 @@ export class MirrorRegistry {
     if (ms === undefined) return;
     ms.clientGone = true;
     if (ms.closedNs === null && ms.pending.length > 0) return;
-    this.resolve(ms, true);
-    this.servers.delete(serverConnId);
+    this.forget(serverConnId);
   }
 
   flush(): void {
@@ -303,8 +338,8 @@ export class MirrorRegistry {
     const rec = deriveServerRecord(ms, p.record, p.m, this.deps);
     this.deps.counters.derived++;
     if (rec.partial_reasons.includes('server_timing_unknown')) this.deps.counters.derivedPartial++;
-    if (Number.isFinite(p.m.respEnd)) ms.egress?.forgetBefore(p.m.respEnd + ms.deltaResponse!);
-    if (Number.isFinite(p.m.reqEnd)) ms.ingress?.forgetBefore(p.m.reqEnd + ms.deltaRequest!);
+    if (Number.isFinite(p.m.respEnd)) this.logEntries -= ms.egress?.forgetBefore(p.m.respEnd + ms.deltaResponse!) ?? 0;
+    if (Number.isFinite(p.m.reqEnd)) this.logEntries -= ms.ingress?.forgetBefore(p.m.reqEnd + ms.deltaRequest!) ?? 0;
     this.deps.emit(rec);
   }
 }

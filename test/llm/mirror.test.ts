@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { CloseReason, StreamEvent } from '../../src/capture/stream.ts';
+import { MirrorRegistry, newMirrorCounters } from '../../src/llm/mirror.ts';
 import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import type { PipelineOptions, PipelineStats } from '../../src/llm/pipeline.ts';
 import type { CallRecord, LlmCallRecord } from '../../src/llm/records.ts';
@@ -195,4 +196,26 @@ describe('mirrored server ends derived from their client end', () => {
     assert.equal(r.stats.mirroredServers.unaligned, 2);
     assert.equal(bySide(r.records, 'client').length, 3);
   });
+});
+
+test('the transfer logs of all mirrored connections stay within a budget', () => {
+  const counters = newMirrorCounters();
+  const emitted: CallRecord[] = [];
+  const reg = new MirrorRegistry({ emit: (r) => emitted.push(r), clock: () => 0, resolveComm: () => null, counters }, 100, 1000);
+  const conn = (id: number) => ({ connId: id, pid: 1, tid: 1, cgroupId: 0, local: null, remote: null, tls: false, serverName: null });
+  const servers = [1, 2, 3].map((id) => {
+    const ms = reg.adopt(conn(id));
+    ms.start(0, 0);
+    return ms;
+  });
+  // transfers no client exchange ever asks about (non-LLM requests on handed-over connections)
+  for (let i = 0; i < 3000; i++) reg.onServerData(servers[i % 3]!, i % 2 === 0, 100, i);
+  assert.ok(reg.entries <= 1000, `entries kept: ${reg.entries}`);
+  assert.ok(counters.evicted >= 2, `the oldest connections went: ${counters.evicted}`);
+  assert.equal(reg.size, 3 - counters.evicted);
+  // an evicted connection's later transfers are not logged
+  const before = reg.entries;
+  reg.onServerData(servers[0]!, false, 100, 9999);
+  assert.equal(reg.entries, before);
+  assert.equal(counters.logOverflow, 0);
 });
