@@ -337,8 +337,10 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             const adopted = entry.mirror as MirroredServer | null; // set while this event was parsed
             if (adopted !== null) {
               // logging starts where parsing stopped; this event (the response head's) is the first
-              adopted.start(entry.http.base('ingress'), entry.http.base('egress') - ev.bytes.length - ev.missingAfter);
-              mirrors.onServerData(adopted, ev.direction === 'ingress', ev.bytes.length + ev.missingAfter, ev.tsNs);
+              const moved = ev.bytes.length + ev.missingAfter;
+              const ingress = ev.direction === 'ingress';
+              adopted.start(entry.http.base('ingress') - (ingress ? moved : 0), entry.http.base('egress') - (ingress ? 0 : moved));
+              mirrors.onServerData(adopted, ingress, moved, ev.tsNs);
             }
           } catch (err) {
             counters.internalErrors++;
