@@ -5,7 +5,7 @@
 // error classes show up. Bounded in time; Ctrl-C ends it earlier; every process it started is
 // stopped by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -85,6 +85,20 @@ export async function main(argv: string[]): Promise<number> {
   }
   const duration = numberOption('demo', 'duration', values.duration, 45, { min: 5 });
   const dir = values.out ?? mkdtempSync(join(tmpdir(), 'llmslo-demo-'));
+  if (values.out !== undefined) {
+    // the outputs go in it: made if missing, a clear error if it cannot be
+    // one level at a time (Node's recursive mkdir can spin on procfs paths)
+    let path = dir.startsWith('/') ? '' : '.';
+    for (const part of dir.split('/').filter((p) => p.length > 0)) {
+      path = `${path}/${part}`;
+      try {
+        mkdirSync(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST') throw new CliError(`demo: --out ${dir}: cannot create ${path} (${code ?? (err as Error).message})`);
+      }
+    }
+  }
   const caFile = join(dir, 'sim-ca.pem');
   const jsonlFile = join(dir, 'calls.jsonl');
 
