@@ -231,6 +231,7 @@ export class RecordMetrics {
         skipped: c.mirroredServerSkipped,
         log_overflow: ms.logOverflow,
         evicted: ms.evicted,
+        inconsistent: ms.inconsistent,
         parsed_framing: ms.declined.framing,
         parsed_incomplete: ms.declined.incomplete,
         parsed_no_client_exchange: ms.declined.noClientExchange,

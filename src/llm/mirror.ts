@@ -72,6 +72,8 @@ export interface MirrorCounters {
   logOverflow: number;
   /** Mirrored connections forgotten for the memory budget (their pending exchanges derived first). */
   evicted: number;
+  /** Derived records whose server times broke causality against the client's (not reported). */
+  inconsistent: number;
   /**
    * Server ends that parsed an exchange themselves instead of handing over: the framing cannot
    * be derived (compressed, NDJSON, JSON arrays); the exchange was incomplete (resynchronised,
@@ -82,7 +84,7 @@ export interface MirrorCounters {
 }
 
 export function newMirrorCounters(): MirrorCounters {
-  return { derived: 0, derivedPartial: 0, adopted: 0, unaligned: 0, logOverflow: 0, evicted: 0, declined: { framing: 0, incomplete: 0, noClientExchange: 0 } };
+  return { derived: 0, derivedPartial: 0, adopted: 0, unaligned: 0, logOverflow: 0, evicted: 0, inconsistent: 0, declined: { framing: 0, incomplete: 0, noClientExchange: 0 } };
 }
 
 /**
@@ -338,11 +340,15 @@ export class MirrorRegistry {
     const rec = deriveServerRecord(ms, p.record, p.m, this.deps);
     this.deps.counters.derived++;
     if (rec.partial_reasons.includes('server_timing_unknown')) this.deps.counters.derivedPartial++;
+    if (rec.partial_reasons.includes('server_timing_inconsistent')) this.deps.counters.inconsistent++;
     if (Number.isFinite(p.m.respEnd)) this.logEntries -= ms.egress?.forgetBefore(p.m.respEnd + ms.deltaResponse!) ?? 0;
     if (Number.isFinite(p.m.reqEnd)) this.logEntries -= ms.ingress?.forgetBefore(p.m.reqEnd + ms.deltaRequest!) ?? 0;
     this.deps.emit(rec);
   }
 }
+
+/** How far a server write's exit may trail the client's read of its bytes (scheduling), and back. */
+const CAUSALITY_SLACK_NS = 5e6;
 
 const PEER_VIEW: Record<string, string> = { local_close: 'remote_close', remote_close: 'local_close', reset_sent: 'reset_received', reset_received: 'reset_sent' };
 
@@ -364,11 +370,11 @@ export function deriveServerRecord(ms: MirroredServer, client: LlmCallRecord, m:
   const ends = m.eventEnds;
   const eventEnd = (i: number): number => (ends !== null && i >= 0 && i < ends.length && ends[i]! >= 0 ? ends[i]! : NaN);
 
-  const requestStart = a !== null ? a.requestStartNs : at(ms.ingress, m.reqStart, dReq, true);
-  const requestEnd = a !== null ? a.requestEndNs : at(ms.ingress, m.reqEnd - 1, dReq, ct.request_end !== null);
-  const responseStart = a !== null ? a.responseStartNs : out(m.respStart, ct.response_start !== null);
-  const firstChunk = out(eventEnd(m.firstChunkEvent) - 1, ct.first_chunk !== null);
-  const firstToken = out(eventEnd(m.contentEvents[0] ?? -1) - 1, ct.first_token !== null);
+  let requestStart = a !== null ? a.requestStartNs : at(ms.ingress, m.reqStart, dReq, true);
+  let requestEnd = a !== null ? a.requestEndNs : at(ms.ingress, m.reqEnd - 1, dReq, ct.request_end !== null);
+  let responseStart = a !== null ? a.responseStartNs : out(m.respStart, ct.response_start !== null);
+  let firstChunk = out(eventEnd(m.firstChunkEvent) - 1, ct.first_chunk !== null);
+  let firstToken = out(eventEnd(m.contentEvents[0] ?? -1) - 1, ct.first_token !== null);
   let responseEnd: number | null;
   if (Number.isFinite(m.respEnd)) responseEnd = out(m.respEnd - 1, ct.response_end !== null);
   else responseEnd = ct.response_end === null ? null : (ms.closedNs ?? ms.egress?.timeOf(ms.egress.end - 1) ?? null);
@@ -382,6 +388,18 @@ export function deriveServerRecord(ms: MirroredServer, client: LlmCallRecord, m:
     }
     gaps = g.summary();
   }
+  // Causality on one clock: the server reads a byte after the client wrote it and writes one
+  // before the client reads it (give or take the two syscalls' exits: CAUSALITY_SLACK_NS). Times
+  // that break it mean the two ends' byte counts no longer line up here: they are not reported.
+  const late = (server: number | null, client: number | null): boolean => server !== null && client !== null && server > client + CAUSALITY_SLACK_NS;
+  const early = (server: number | null, client: number | null): boolean => server !== null && client !== null && server < client - CAUSALITY_SLACK_NS;
+  const inconsistent =
+    early(requestStart, ct.request_start) || early(requestEnd, ct.request_end) || late(responseStart, ct.response_start) || late(firstChunk, ct.first_chunk) || late(firstToken, ct.first_token) || late(responseEnd, ct.response_end);
+  if (inconsistent) {
+    if (a === null) requestStart = requestEnd = responseStart = null;
+    firstChunk = firstToken = responseEnd = null;
+    if (gaps !== null) gaps = null;
+  }
   const output = client['gen_ai.usage.output_tokens'];
   const start = requestStart ?? client.timestamps_ns.request_start;
   const t = callTimings({ request_start: start, request_end: requestEnd, first_chunk: firstChunk, first_token: firstToken, response_end: responseEnd }, client.stream, output, client['gen_ai.operation.name'] === 'embeddings');
@@ -389,7 +407,8 @@ export function deriveServerRecord(ms: MirroredServer, client: LlmCallRecord, m:
   let code = client['error.provider_code'];
   if (client['error.source'] === 'transport' && code !== null) code = PEER_VIEW[code] ?? code;
   const reasons = new Set(client.partial_reasons);
-  if (unknown) reasons.add('server_timing_unknown');
+  if (unknown || inconsistent) reasons.add('server_timing_unknown');
+  if (inconsistent) reasons.add('server_timing_inconsistent');
   const partialReasons = [...reasons].sort();
   const conn = ms.conn;
   return {

@@ -100,10 +100,11 @@ function bothEnds(fx: WireFixture, rounds: number, seed: number, lagNs: number, 
 }
 
 /** Runs the pipeline; once it mutes a connection to sizes, that connection's payloads are withheld (as the kernel does). */
-function runMuting(evs: StreamEvent[], opts: PipelineOptions): { records: CallRecord[]; stats: PipelineStats; muted: string[] } {
+function runMuting(evs: StreamEvent[], opts: PipelineOptions, dropSized?: (n: number) => boolean): { records: CallRecord[]; stats: PipelineStats; muted: string[] } {
   const records: CallRecord[] = [];
   const muted: string[] = [];
   const sizesOnly = new Set<number>();
+  let sized = 0;
   const p = createCallPipeline(
     {
       clock: (ns) => 1_780_000_000_000 + ns / 1e6,
@@ -117,6 +118,7 @@ function runMuting(evs: StreamEvent[], opts: PipelineOptions): { records: CallRe
   );
   for (const e of evs) {
     // as the capture hands them over: the sink's sizes fast path (or a data event without bytes)
+    if (e.kind === 'data' && sizesOnly.has(e.connId) && dropSized?.(sized++) === true) continue;
     if (e.kind === 'data' && sizesOnly.has(e.connId)) {
       if (e.tsNs % 2 === 0) p.onSizes!(e.connId, e.direction, e.bytes.length + e.missingAfter, e.tsNs);
       else p.onEvent({ ...e, bytes: new Uint8Array(0), missingAfter: e.bytes.length + e.missingAfter });
@@ -196,6 +198,26 @@ describe('mirrored server ends derived from their client end', () => {
     assert.equal(r.stats.mirroredServers.unaligned, 2);
     assert.equal(bySide(r.records, 'client').length, 3);
   });
+});
+
+test('a server record silently lost after the hand-over: no server time against causality is reported', () => {
+  const fx = loadFixtures().find((f) => f.name === 'openai_chat_stream_usage')!;
+  const evs = bothEnds(fx, 3, 5, 0, true);
+  // one of the server's response writes vanishes without a loss event: its byte count shifts
+  const r = runMuting(evs, { mirroredServer: 'derive' }, (n) => n === 3);
+  const clients = bySide(r.records, 'client');
+  const servers = bySide(r.records, 'server');
+  assert.equal(servers.length, 3);
+  for (const s of servers) {
+    const c = clients.find((x) => Math.abs(x.timestamps_ns.request_start - s.timestamps_ns.request_start) < 1e9)!;
+    for (const k of ['response_start', 'first_chunk', 'first_token', 'response_end'] as const) {
+      const sv = s.timestamps_ns[k];
+      const cv = c.timestamps_ns[k];
+      assert.ok(sv === null || cv === null || sv <= cv + 5e6, `${k}: server ${sv} after the client's ${cv}`);
+    }
+  }
+  assert.ok(r.stats.mirroredServers.inconsistent >= 1, 'the shift was caught');
+  assert.ok(servers.some((s) => s.partial_reasons.includes('server_timing_inconsistent')));
 });
 
 test('the transfer logs of all mirrored connections stay within a budget', () => {
