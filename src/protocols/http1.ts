@@ -340,6 +340,7 @@ export class Http1Parser {
     this.base = this.pushed; // a message the gap finishes ends after the gap (see gap())
     if (missingAfter > 0) this.gap(missingAfter);
     this.pushed += missingAfter;
+    this.base = this.pushed; // between pushes: where the next byte goes
   }
 
   /** The connection ended: a read-until-close body ends here; anything else in progress is lost. */

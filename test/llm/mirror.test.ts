@@ -8,7 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { CloseReason, StreamEvent } from '../../src/capture/stream.ts';
+import type { CloseReason, DataChunk, StreamEvent } from '../../src/capture/stream.ts';
 import { MirrorRegistry, newMirrorCounters } from '../../src/llm/mirror.ts';
 import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import type { PipelineOptions, PipelineStats } from '../../src/llm/pipeline.ts';
@@ -218,6 +218,44 @@ test('a server record silently lost after the hand-over: no server time against 
   }
   assert.ok(r.stats.mirroredServers.inconsistent >= 1, 'the shift was caught');
   assert.ok(servers.some((s) => s.partial_reasons.includes('server_timing_inconsistent')));
+});
+
+test('the server end hands over in a write the capture cut short (payload cap): its byte count still lines up', () => {
+  const fx = loadFixtures().find((f) => f.name === 'openai_chat_stream_usage')!;
+  // the server writes its response head and the start of its body in one write...
+  const merged = (): StreamEvent[] => {
+    const evs = bothEnds(fx, 3, 9, 0, true);
+    const parts: number[] = [];
+    let bytes = Buffer.alloc(0);
+    for (let k = 0; k < evs.length; k++) {
+      const e = evs[k]!;
+      if (e.kind !== 'data' || e.connId !== 2 || e.direction !== 'egress') continue;
+      parts.push(k);
+      bytes = Buffer.concat([bytes, e.bytes]);
+      const head = bytes.indexOf('\r\n\r\n');
+      if (head >= 0 && bytes.length >= head + 4 + 20) break;
+    }
+    // written at once, when the first of those writes was (every read of them comes later)
+    const last = parts[parts.length - 1]!;
+    evs[last] = { ...(evs[last] as DataChunk), bytes, tsNs: evs[parts[0]!]!.tsNs };
+    for (const k of parts.slice(0, -1).reverse()) evs.splice(k, 1);
+    return evs;
+  };
+  const whole = merged();
+  // ...which the capture cuts 10 bytes after the head (its tail counted as missing)
+  const cut = merged();
+  const k = cut.findIndex((e) => e.kind === 'data' && e.connId === 2 && e.direction === 'egress');
+  const w = cut[k] as DataChunk;
+  const headLen = Buffer.from(w.bytes).indexOf('\r\n\r\n') + 4;
+  cut[k] = { ...w, bytes: w.bytes.subarray(0, headLen + 10), missingAfter: w.bytes.length - headLen - 10 };
+  const r = runMuting(cut, { mirroredServer: 'derive' });
+  assert.equal(r.stats.mirroredServers.adopted, 1);
+  assert.equal(r.stats.mirroredServers.inconsistent, 0);
+  const servers = bySide(r.records, 'server');
+  assert.equal(servers.length, 3);
+  assert.deepEqual(servers.map((s) => s.partial_reasons), [[], [], []], 'derived from the client end: complete');
+  // and exactly what parsing the uncut bytes gives
+  assert.deepEqual(servers, bySide(runMuting(whole, { mirroredServer: 'parse' }).records, 'server'));
 });
 
 test('the transfer logs of all mirrored connections stay within a budget', () => {
