@@ -94,7 +94,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   private borrowMisses = 0;
   /** Where the exchange sits in the connection's byte streams (mirror.ts). */
   private readonly positions: StreamPositions | null;
-  private reqStartOffset: number;
+  private readonly reqStartOffset: number;
   private reqEndOffset = NaN;
   /** Payload events (SSE events, lines, elements) handed over so far. */
   private events = 0;
@@ -227,12 +227,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.requestId = providerRequestId(head.headers);
     this.responseStart = tsNs;
     if (resynced) this.partial.add('resynced');
-    const ct = (head.headers.get('content-type') ?? '').toLowerCase();
-    if (ct.includes('text/event-stream')) this.framing = 'sse';
-    else if (ct.includes('ndjson') || ct.includes('jsonl') || (this.route.adapterName === 'ollama' && this.st.requestedStream && head.status < 300 && !ct.includes('json')))
-      this.framing = 'ndjson';
-    else if (this.route.adapterName === 'gemini' && this.route.pathStream && head.status < 300 && ct.includes('json')) this.framing = 'jsonarray';
-    else this.framing = 'json';
+    this.framing = this.framingOf(head);
     if (this.st.provider === 'openai_compatible') {
       for (const k of head.headers.names?.() ?? head.headers.raw.keys()) {
         if (k.startsWith('x-litellm-')) {
@@ -269,12 +264,20 @@ export class LlmCallBuilder implements ExchangeHandler {
     }
   }
 
+  private framingOf(head: ResponseHead): Framing {
+    const ct = (head.headers.get('content-type') ?? '').toLowerCase();
+    if (ct.includes('text/event-stream')) return 'sse';
+    if (ct.includes('ndjson') || ct.includes('jsonl') || (this.route.adapterName === 'ollama' && this.st.requestedStream && head.status < 300 && !ct.includes('json'))) return 'ndjson';
+    if (this.route.adapterName === 'gemini' && this.route.pathStream && head.status < 300 && ct.includes('json')) return 'jsonarray';
+    return 'json';
+  }
+
   /** A server end whose client end is captured too: stop following it (skip), or hand over (derive). */
   private handOver(mirror: MirrorHooks, head: ResponseHead, tsNs: number, resynced: boolean): boolean {
     if (mirror.mode === 'skip') {
       this.env.counters.mirroredServerSkipped++;
       // the connection's ends stay paired for its life: the rest of it need not be parsed either
-      mirror.skip(this.conn);
+      mirror.dropServerEnd(this.conn);
       return true;
     }
     if (mirror.mode !== 'derive') return false;
@@ -283,11 +286,12 @@ export class LlmCallBuilder implements ExchangeHandler {
       declined.incomplete++;
       return false;
     }
-    // Only byte-exact framings whose events the client end locates: SSE or one JSON body, not
-    // compressed (decoded pieces are not stream bytes); NDJSON and JSON arrays are parsed here.
+    // Only framings whose events the client end locates in the byte stream: SSE or one whole
+    // body, not compressed (decoded pieces are not stream bytes); NDJSON and JSON arrays are
+    // parsed here.
     const enc = head.headers.get('content-encoding');
-    const ct = (head.headers.get('content-type') ?? '').toLowerCase();
-    if ((enc !== undefined && enc.trim().toLowerCase() !== 'identity') || (!ct.includes('text/event-stream') && (!ct.includes('json') || ct.includes('ndjson') || ct.includes('jsonl') || this.route.adapterName === 'gemini' || this.route.adapterName === 'ollama'))) {
+    const framing = this.framingOf(head);
+    if ((enc !== undefined && enc.trim().toLowerCase() !== 'identity') || (framing !== 'sse' && framing !== 'json')) {
       declined.framing++;
       return false;
     }

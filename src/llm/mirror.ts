@@ -38,7 +38,7 @@ export interface ClientMilestones {
   reqEnd: number;
   respStart: number;
   respEnd: number;
-  /** Stream offset just past each dispatched SSE event, in order (-1: not tracked), or null. */
+  /** Stream offset just past each dispatched SSE event's completing byte, in order (-1: not tracked), or null. */
   eventEnds: readonly number[] | null;
   /** Event ordinals (indexes into eventEnds) of the first chunk and of each content chunk. */
   firstChunkEvent: number;
@@ -51,8 +51,8 @@ export interface ClientMilestones {
 export interface MirrorHooks {
   readonly mode: MirroredServerMode;
   readonly counters: MirrorCounters;
-  /** skip: the server end `conn` is not followed any more. */
-  skip(conn: ConnectionInfo): void;
+  /** Mode skip: the server end `conn` is not followed any more. */
+  dropServerEnd(conn: ConnectionInfo): void;
   /** derive: the server end `conn` hands over at this exchange; false when its client end's exchange is not found. */
   adopt(conn: ConnectionInfo, anchor: MirrorAnchor): boolean;
   /** A client end whose server end is captured too finished an exchange (after emitting its record). */

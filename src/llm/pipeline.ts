@@ -141,7 +141,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     env.mirror = {
       mode: mirrorMode,
       counters: mirrorCounters,
-      skip(conn) {
+      dropServerEnd(conn) {
         const e = conns.get(conn.connId);
         if (e !== undefined) e.mirrored = true;
         options.muteConnection?.(conn.connId, 'drop');
@@ -385,9 +385,9 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     },
     onSizes(connId: number, direction: Direction, bytes: number, tsNs: number): void {
       // a mirrored server end's transfer: straight to its log (no event object)
-      const ms = conns.get(connId)?.mirror;
-      if (ms != null) mirrors.onServerData(ms, direction === 'ingress', bytes, tsNs);
-      else this.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: conns.get(connId)?.http.info.tls ?? false });
+      const entry = conns.get(connId);
+      if (entry !== undefined && entry.mirror !== null) mirrors.onServerData(entry.mirror, direction === 'ingress', bytes, tsNs);
+      else this.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: entry?.http.info.tls ?? false });
     },
     flush(nowNs: number): void {
       for (const [id, e] of conns) safe(() => e.http.flush(nowNs), id);

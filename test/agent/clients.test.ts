@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, startPeer } from '../helpers/ebpf.ts';
-import { cli, requireRoot, startAgent, type RunningAgent } from '../helpers/agent.ts';
+import { AGENT_TEST_ENV, cli, requireRoot, startAgent, type RunningAgent } from '../helpers/agent.ts';
 
 
 function addFault(url: string, ca: Buffer | undefined, body: object): Promise<void> {
@@ -30,14 +30,14 @@ test('agent with openai, anthropic, Python and curl over TLS and plaintext', { t
   if (!requireRoot(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-clients-'));
   const jsonl = join(dir, 'calls.jsonl');
-  const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
+  const env = AGENT_TEST_ENV;
   const caFile = join(dir, 'ca.pem');
   const tlsSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0', '--tls', '--ca-out', caFile], /listening on (\S+)/, env);
   const plainSim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
   let agent: RunningAgent | null = null;
   try {
     agent = await startAgent(['--jsonl', jsonl], env);
-    const metricsUrl = /metrics at (\S+?);/.exec(agent.stderr())![1];
+    const metricsUrl = agent.metricsUrl!;
     await new Promise((r) => setTimeout(r, 1000)); // TLS targets of the simulators attached
     const ca = readFileSync(caFile);
     const truths: Array<{ file: string; port: number; runner: string }> = [];

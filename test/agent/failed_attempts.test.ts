@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run, startPeer } from '../helpers/ebpf.ts';
-import { cli, requireRoot, startAgent } from '../helpers/agent.ts';
+import { AGENT_TEST_ENV, cli, requireRoot, startAgent } from '../helpers/agent.ts';
 
 const dnsServer = resolve(import.meta.dirname, '../fixtures/capture/dns_server.py');
 const NAME = 'llm-test.example';
@@ -23,11 +23,11 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
   if (!requireRoot(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-unsent-'));
   const jsonl = join(dir, 'calls.jsonl');
-  const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
+  const env = AGENT_TEST_ENV;
   const agent = await startAgent(['--jsonl', jsonl], env);
   const dns = await startPeer('/usr/bin/python3', [dnsServer, RESOLVER, '2', `${MOVED}=${MOVED_TO}`], /^listening$/);
   try {
-    const metricsUrl = /metrics at (\S+?);/.exec(agent.stderr())![1]!;
+    const metricsUrl = agent.metricsUrl!;
     const sim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
     const url = sim.match[1]!;
     const port = Number(new URL(url).port);

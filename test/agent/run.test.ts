@@ -7,17 +7,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, startPeer } from '../helpers/ebpf.ts';
-import { cli, requireRoot, startAgent } from '../helpers/agent.ts';
+import { AGENT_TEST_ENV, cli, requireRoot, startAgent } from '../helpers/agent.ts';
 
 
 test('llmslo run: Prometheus and JSONL carry the captured calls', { timeout: 180_000 }, async (t) => {
   if (!requireRoot(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'llmslo-run-'));
   const jsonl = join(dir, 'calls.jsonl');
-  const env = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
+  const env = AGENT_TEST_ENV;
   const agent = await startAgent(['--jsonl', jsonl], env);
   try {
-    const metricsUrl = /metrics at (\S+?);/.exec(agent.stderr())![1];
+    const metricsUrl = agent.metricsUrl!;
     const sim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
     try {
       const truth = join(dir, 'client.jsonl');

@@ -6,9 +6,14 @@ export { requireRoot } from './ebpf.ts';
 
 export const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
 
+/** The environment the agent tests run the CLI with: from source, Prometheus on a free port. */
+export const AGENT_TEST_ENV: NodeJS.ProcessEnv = { ...process.env, LLMSLO_FROM_SOURCE: '1', LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0' };
+
 export interface RunningAgent {
   child: ChildProcess;
   stderr: () => string;
+  /** The Prometheus endpoint the agent reported (null when it serves none). */
+  metricsUrl: string | null;
   /** SIGTERM and wait: the exit code. */
   stop: () => Promise<number | null>;
 }
@@ -25,6 +30,7 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv): Promise<Runn
         res({
           child,
           stderr: () => err,
+          metricsUrl: /metrics at (\S+?)[;\s]/.exec(err)?.[1] ?? null,
           // bounded: an agent that does not stop is killed and reported (-1), never waited on forever
           stop: () =>
             new Promise((r) => {
