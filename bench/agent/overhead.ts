@@ -7,7 +7,7 @@
 // measures: the steady state a node agent spends its life in. Within one agent's life the CPU per
 // chunk falls steeply over its first two loads and slowly after (V8 still optimising code); every
 // warm-up load's figure is reported (`…_warmup_loads`).
-// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3] [--ends client|both] [--mirrored derive|parse|skip]
+// usage (root): node --import tsx bench/agent/overhead.ts [--streams 200] [--count 1200] [--tls] [--rounds 2] [--itl-ms N] [--warm-loads 3] [--ends client|both] [--mirrored derive|parse|skip] [--cpu-prof DIR]
 //
 // --ends: which ends of the calls the agent sees. `client` (default): the simulator runs in its
 // own cgroup, excluded from capture (capture.exclude_cgroups), as a provider off the node is —
@@ -32,8 +32,11 @@
 // produce on 2 vCPUs: the machine is saturated and every CPU cycle the agent takes comes out of
 // the workload. A paced run (e.g. --itl-ms 50: ~4k chunks/s offered) leaves headroom, as a real
 // node serving LLM streams has; report both.
+//
+// --cpu-prof DIR: the agent runs under node's --cpu-prof and writes one .cpuprofile per round to
+// DIR (open in Chrome DevTools); the profiler's own cost inflates that run's CPU figures.
 import { spawn } from 'node:child_process';
-import { cli, cpuSecondsOf, cpuSplitOf, percentile, startCli } from '../lib/process.ts';
+import { calibrationNsPerIteration, cli, cpuSecondsOf, cpuSplitOf, percentile, startCli } from '../lib/process.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cgroup2Mount } from '../../src/capture/cgroups.ts';
 import { loadavg, tmpdir } from 'node:os';
@@ -52,6 +55,7 @@ const { values } = parseArgs({
     ends: { type: 'string', default: 'client' },
     'scrape-s': { type: 'string', default: '15' },
     mirrored: { type: 'string', default: 'derive' },
+    'cpu-prof': { type: 'string' },
   },
 });
 if (values.ends !== 'client' && values.ends !== 'both') throw new Error(`--ends: client or both, got ${values.ends}`);
@@ -154,6 +158,8 @@ async function main(): Promise<void> {
     const res = await patchProfile(url, { defaults: { itl_ms: ITL_MS } }, values.tls ? caFile : null);
     if (res !== 200) throw new Error(`PATCH /_sim/profile answered ${res}`);
   }
+  // the machine's speed before and after (no load running): per-chunk CPU scales with it
+  const calibrationNs = [calibrationNsPerIteration()];
   const without: Phase[] = [];
   const withAgent: Array<Phase & { agentCpuPct: number; agentCpuPer1kChunksPct: number; agentUserCpuPer1kChunksPct: number; agentSystemCpuPer1kChunksPct: number; warmupCpuPer1kChunksPct: number[]; peakRssMb: number; eventsPerSec: number; lost: number; bpfNsPerChunk: number; bpfRunsPerChunk: number; idleCpuPct: number }> = [];
   try {
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       without.push(await runLoad(url, caArgs, `without-${r}`));
       // bpf_stats: the kernel times every BPF program run, for the probe cost per chunk
-      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true', ...(simCgroup ? { LLMSLO_CAPTURE__EXCLUDE_CGROUPS: simCgroup } : {}), LLMSLO_RECORDS__MIRRORED_SERVER_SIDE: MIRRORED });
+      const agent = await startCli(['run'], /metrics at (\S+?)[;\s]/, { ...process.env, LLMSLO_OUTPUTS__PROMETHEUS__LISTEN: '127.0.0.1:0', LLMSLO_CAPTURE__BPF_STATS: 'true', ...(simCgroup ? { LLMSLO_CAPTURE__EXCLUDE_CGROUPS: simCgroup } : {}), LLMSLO_RECORDS__MIRRORED_SERVER_SIDE: MIRRORED }, values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []);
       const metricsUrl = agent.match[1]!;
       const scraper = setInterval(() => void scrape(metricsUrl).catch(() => {}), SCRAPE_S * 1000);
       await new Promise((res) => setTimeout(res, 1500));
@@ -206,10 +212,13 @@ async function main(): Promise<void> {
     if (sim.child.exitCode === null && sim.child.signalCode === null) await new Promise((res) => sim.child.once('exit', res));
     if (simCgroup !== null) rmdirSync(join(cgroupMount!, simCgroup));
   }
+  calibrationNs.push(calibrationNsPerIteration());
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const summary = {
     when: new Date().toISOString(),
     loadavg: loadavg(),
+    // bench/lib/process.ts: ns per iteration of a fixed JS loop, before and after (this VM: 0.6–1.3)
+    calibration_ns_per_loop: calibrationNs.map((x) => +x.toFixed(2)),
     scheme: values.tls ? 'https' : 'http',
     ends_captured: BOTH_ENDS ? `both (simulator and client), records.mirrored_server_side: ${MIRRORED}` : 'client (simulator excluded from capture, as a provider off the node)',
     streams: STREAMS,

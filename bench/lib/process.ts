@@ -7,10 +7,10 @@ import { resolve } from 'node:path';
 export const cli = resolve(import.meta.dirname, '../../bin/llmslo.js');
 const CLK_TCK = 100;
 
-/** Starts `llmslo ARGS`; resolves when stdout or stderr matches `ready`, rejects if it exits first. */
-export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+/** Starts `llmslo ARGS` (node flags before them: `nodeArgs`); resolves when stdout or stderr matches `ready`, rejects if it exits first. */
+export function startCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env, nodeArgs: string[] = []): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     const on = (d: Buffer) => {
       buf += d;
@@ -41,4 +41,18 @@ export function percentile(xs: number[], p: number): number | null {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+}
+
+/**
+ * CPU nanoseconds per iteration of a fixed JS loop: how fast this machine's core is right now,
+ * so figures from different days (a VM's host and neighbours change) can be compared
+ * (≈ 0.7 ns on a current bare-metal core; 0.6–1.3 seen on this project's VMs).
+ */
+export function calibrationNsPerIteration(): number {
+  const c0 = process.cpuUsage();
+  let acc = 0;
+  for (let i = 0; i < 1e8; i++) acc += i & 7;
+  const c = process.cpuUsage(c0);
+  if (acc <= 0) throw new Error('calibration loop optimised away');
+  return (c.user + c.system) / 1e5;
 }

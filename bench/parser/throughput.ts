@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CallRecord } from '../../src/llm/records.ts';
 import { buildRecording, chunkFrame, makeCall } from './recording.ts';
+import { calibrationNsPerIteration } from '../lib/process.ts';
 
 const args = process.argv.slice(2);
 // --dist: time the compiled JavaScript the agent runs (dist/, built by scripts/setup.sh) instead
@@ -101,14 +102,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 if (profiler !== null) await profiler.stop(PROFILE!);
 console.log(`best: ${fmt(streamChunks / best)} stream chunks/s, ${(bytes / 1e6 / best).toFixed(1)} MB/s per CPU-second on one core (${recordsSeen} records per round, all verified error-free)`);
-// A fixed JS loop, to compare this machine with others (≈0.7 ns/iteration on a current bare-metal core).
-{
-  const c0 = process.cpuUsage();
-  let acc = 0;
-  for (let i = 0; i < 1e8; i++) acc += i & 7;
-  const c = process.cpuUsage(c0);
-  console.log(`calibration: ${((c.user + c.system) / 1e5).toFixed(2)} ns per loop iteration on this machine (${acc > 0 ? 'ok' : ''})`);
-}
+console.log(`calibration: ${calibrationNsPerIteration().toFixed(2)} ns per loop iteration on this machine`);
 
 
 async function startProfiler(): Promise<{ start(): Promise<void>; stop(file: string): Promise<void> }> {
