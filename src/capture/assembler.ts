@@ -167,6 +167,7 @@ export class StreamAssembler {
         break;
     }
     if (this.unbound.size) this.expireUnbound(this.lastTs);
+    this.sink.tick?.(this.lastTs);
   }
 
   /**

@@ -127,6 +127,8 @@ export interface StreamSink {
    * event object. Sinks without it get that data event.
    */
   onSizes?(connId: number, direction: Direction, bytes: number, tsNs: number): void;
+  /** Optional: kernel time has reached `nowNs`, records or not (the live capture's periodic tick). */
+  tick?(nowNs: number): void;
   /** Called at end of replay or agent shutdown: flush what can be flushed, mark the rest partial. */
   flush(nowNs: number): void;
 }

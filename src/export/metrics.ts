@@ -221,6 +221,7 @@ export class RecordMetrics {
         tls_other: c.tlsFailuresOther,
         dns_recorded: p.dns.recorded,
         dns_failed_answers: p.dns.failures,
+        dns_unanswered: p.dns.unanswered,
       });
       const ms = p.mirroredServers;
       byReason(Metrics.mirroredServers, {

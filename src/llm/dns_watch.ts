@@ -5,6 +5,9 @@
 //   got as far as a connect. Only the workload's own query counts: a node-local resolver or
 //   forwarder (CoreDNS, systemd-resolved) that fails upstream on its behalf is not the caller,
 //   and the caller gets the failure from it anyway;
+// - a query of such a name by such a workload that no response answers within NO_ANSWER_NS of
+//   its last retry is a failed call too (`dns_failure`, code `no_answer`): a resolver that is
+//   down, blackholed or dropped by a network policy answers nothing at all;
 // - the addresses a successful response gives for such a name are remembered, so a failed connect
 //   to an address the agent never saw a call reach (providers rotate addresses behind one name)
 //   is still known to be that server's.
@@ -23,6 +26,26 @@ const DEDUPE_NS = 1e9;
 const MAX_TRACKED = 4096;
 /** Addresses remembered for known server names, newest kept. */
 const MAX_ADDRESSES = 4096;
+/**
+ * A lookup nobody answered this long after its last query has failed: glibc's default wait per
+ * try (RES_TIMEOUT, 5 s; each retry re-sends the query and restarts the wait). A resolver set to
+ * wait less (`options timeout:N`) fails its caller sooner; the record still says 5 s after the
+ * last query, the earliest the agent can tell an unanswered lookup from a slow one.
+ */
+export const NO_ANSWER_NS = 5e9;
+/** How many unanswered lookups are followed at once (oldest dropped beyond). */
+const MAX_UNANSWERED = 1024;
+
+/** A query of a known server's name by a workload that called it, with no response yet. */
+interface UnansweredLookup {
+  conn: ConnectionInfo;
+  name: string;
+  ep: KnownEndpoint;
+  /** When its first query left. */
+  firstNs: number;
+  /** When its latest query (a retry, another server, A after AAAA) left. */
+  lastNs: number;
+}
 
 export interface DnsCounters {
   /** DNS messages seen on client sockets. */
@@ -35,16 +58,20 @@ export interface DnsCounters {
   recorded: number;
   /** Addresses learned for known server names. */
   addressesLearned: number;
+  /** Lookups of known server names by their callers that no response answered (NO_ANSWER_NS). */
+  unanswered: number;
 }
 
 export class DnsWatcher {
-  readonly counters: DnsCounters = { messages: 0, malformed: 0, failures: 0, recorded: 0, addressesLearned: 0 };
+  readonly counters: DnsCounters = { messages: 0, malformed: 0, failures: 0, recorded: 0, addressesLearned: 0, unanswered: 0 };
   /** `connId:queryId` and `connId|name` -> when the query left. */
   private readonly queries = new Map<string, number>();
   /** `pid|name` -> when its last failure was recorded. */
   private readonly recent = new Map<string, number>();
   /** Address (as the capture formats it) -> the known server name a lookup gave it for. */
   private readonly names = new Map<string, string>();
+  /** `pid|name` -> a lookup of a known server by its caller, waiting for a response. */
+  private readonly unanswered = new Map<string, UnansweredLookup>();
 
   constructor(
     private readonly endpoints: KnownEndpoints,
@@ -66,7 +93,10 @@ export class DnsWatcher {
     if (!m.response) {
       if (ev.direction === 'egress') {
         putBounded(this.queries, qk, ev.tsNs, MAX_TRACKED);
-        if (m.name !== null) putBounded(this.queries, nk, ev.tsNs, MAX_TRACKED);
+        if (m.name !== null) {
+          putBounded(this.queries, nk, ev.tsNs, MAX_TRACKED);
+          this.awaitAnswer(conn, m.name, ev.tsNs);
+        }
       }
       return;
     }
@@ -74,6 +104,8 @@ export class DnsWatcher {
     const sentAt = this.queries.get(qk) ?? this.queries.get(nk);
     this.queries.delete(qk);
     if (m.name === null) return;
+    // any response settles the lookup: an answer, or a failure recorded below
+    if (this.unanswered.size > 0) this.unanswered.delete(`${conn.pid}|${m.name}`);
     if (m.rcode === DnsRcode.noError) {
       if (this.endpoints.lookupHost(m.name) === undefined) return; // answers parsed only for known servers
       for (const a of dnsAnswerAddresses(ev.bytes)) {
@@ -86,12 +118,44 @@ export class DnsWatcher {
     this.counters.failures++;
     const ep = this.endpoints.lookupHost(m.name);
     if (ep === undefined || !ep.workloads.has(conn.cgroupId)) return;
-    const dk = `${conn.pid}|${m.name}`;
+    this.record(conn, m.name, ep, sentAt ?? ev.tsNs, ev.tsNs, DNS_RCODE_NAMES[m.rcode] ?? String(m.rcode));
+  }
+
+  /**
+   * Kernel time has reached `nowNs` (records or not): lookups unanswered for NO_ANSWER_NS since
+   * their last query are failed calls.
+   */
+  tick(nowNs: number): void {
+    if (this.unanswered.size === 0) return;
+    for (const [key, u] of this.unanswered) {
+      if (nowNs - u.lastNs < NO_ANSWER_NS) continue;
+      this.unanswered.delete(key);
+      this.counters.unanswered++;
+      this.record(u.conn, u.name, u.ep, u.firstNs, u.lastNs + NO_ANSWER_NS, 'no_answer');
+    }
+  }
+
+  /** A query left: when its name is a known server's and its caller called it, wait for its answer. */
+  private awaitAnswer(conn: ConnectionInfo, name: string, tsNs: number): void {
+    const key = `${conn.pid}|${name}`;
+    const known = this.unanswered.get(key);
+    if (known !== undefined) {
+      known.lastNs = tsNs;
+      return;
+    }
+    const ep = this.endpoints.lookupHost(name);
+    if (ep === undefined || !ep.workloads.has(conn.cgroupId)) return;
+    putBounded(this.unanswered, key, { conn, name, ep, firstNs: tsNs, lastNs: tsNs }, MAX_UNANSWERED);
+  }
+
+  /** One failed call per process and name per DEDUPE_NS (A and AAAA, retries, other servers). */
+  private record(conn: ConnectionInfo, name: string, ep: KnownEndpoint, startNs: number, endNs: number, code: string): void {
+    const dk = `${conn.pid}|${name}`;
     const last = this.recent.get(dk);
-    if (last !== undefined && ev.tsNs - last < DEDUPE_NS) return;
-    putBounded(this.recent, dk, ev.tsNs, MAX_TRACKED);
+    if (last !== undefined && endNs - last < DEDUPE_NS) return;
+    putBounded(this.recent, dk, endNs, MAX_TRACKED);
     this.counters.recorded++;
-    this.onFailure({ startNs: sentAt ?? ev.tsNs, endNs: ev.tsNs, conn, errorType: 'dns_failure', code: DNS_RCODE_NAMES[m.rcode] ?? String(m.rcode), serverAddress: m.name }, ep);
+    this.onFailure({ startNs, endNs, conn, errorType: 'dns_failure', code, serverAddress: name }, ep);
   }
 
   /** The known server name a lookup gave this address for, if any. */

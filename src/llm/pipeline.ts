@@ -98,6 +98,8 @@ export interface PipelineStats {
 }
 
 export interface CallPipeline extends StreamSink {
+  /** Kernel time has reached `nowNs` (failures known by silence: unanswered DNS lookups). */
+  tick(nowNs: number): void;
   stats(): PipelineStats;
 }
 
@@ -388,6 +390,9 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       const entry = conns.get(connId);
       if (entry !== undefined && entry.mirror !== null) mirrors.onServerData(entry.mirror, direction === 'ingress', bytes, tsNs);
       else this.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: entry?.http.info.tls ?? false });
+    },
+    tick(nowNs: number): void {
+      safe(() => unsent.tick(nowNs));
     },
     flush(nowNs: number): void {
       for (const [id, e] of conns) safe(() => e.http.flush(nowNs), id);

@@ -68,6 +68,11 @@ export class UnsentCalls {
     this.dnsConns.delete(connId);
   }
 
+  /** Kernel time has reached `nowNs`: unanswered lookups fail. */
+  tick(nowNs: number): void {
+    this.dns.tick(nowNs);
+  }
+
   onConnectFailed(ev: ConnectFailed): void {
     const c = this.env.counters;
     if (ev.reason === 'timeout' && ev.attemptNs < MIN_CONNECT_TIMEOUT_NS) {

@@ -2,7 +2,8 @@
 // a client's attempts that never send a request are failed calls, in JSONL and on the Prometheus
 // endpoint, though no HTTP byte ever flowed: a refused connect to the server's address
 // (connection_refused), a failed name lookup through a real resolver answering SERVFAIL
-// (dns_failure), a refused connect to a new address that resolver gave the server's name, and a
+// (dns_failure), a lookup a blackholed resolver never answers (dns_failure, no_answer), a refused
+// connect to a new address that resolver gave the server's name, and a
 // TLS handshake the client aborts because it does not trust the server's certificate
 // (tls_failure: curl sends an alert; Node checks after the handshake and just closes).
 import { test } from 'node:test';
@@ -18,6 +19,7 @@ const NAME = 'llm-test.example';
 const MOVED = 'llm-moved.example';
 const MOVED_TO = '127.0.0.88'; // nothing listens there
 const RESOLVER = '127.0.0.77';
+const SILENT_RESOLVER = '127.0.0.76';
 
 test('a refused connect to and a failed lookup of an LLM server that answered before are failed calls', { timeout: 180_000 }, async (t) => {
   if (!requireRoot(t)) return;
@@ -26,6 +28,7 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
   const env = AGENT_TEST_ENV;
   const agent = await startAgent(['--jsonl', jsonl], env);
   const dns = await startPeer('/usr/bin/python3', [dnsServer, RESOLVER, '2', `${MOVED}=${MOVED_TO}`], /^listening$/);
+  const silentDns = await startPeer('/usr/bin/python3', [dnsServer, SILENT_RESOLVER, '-1'], /^listening$/);
   try {
     const metricsUrl = agent.metricsUrl!;
     const sim = await startPeer(process.execPath, [cli, 'sim', 'provider', '--port', '0'], /listening on (\S+)/, env);
@@ -70,26 +73,35 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     assert.equal(refused.code, 7, `curl: connection refused expected: ${refused.stderr}`);
     // and its name no longer resolves: a resolver answering SERVFAIL, seen through a resolv.conf
     // bind-mounted in a mount namespace of its own (the host's is untouched)
-    const resolvConf = join(dir, 'resolv.conf');
-    writeFileSync(resolvConf, `nameserver ${RESOLVER}\noptions attempts:1 timeout:2\n`);
-    const withResolver = (name: string) => run('unshare', ['-m', 'sh', '-c', `mount --bind ${resolvConf} /etc/resolv.conf && exec curl ${curlArgs(name).map((a) => `'${a}'`).join(' ')}`]);
+    const resolvConf = (resolver: string): string => {
+      const f = join(dir, `resolv-${resolver}.conf`);
+      writeFileSync(f, `nameserver ${resolver}\noptions attempts:1 timeout:1\n`);
+      return f;
+    };
+    const withResolver = (name: string, resolver = RESOLVER) => run('unshare', ['-m', 'sh', '-c', `mount --bind ${resolvConf(resolver)} /etc/resolv.conf && exec curl ${curlArgs(name).map((a) => `'${a}'`).join(' ')}`]);
     const unresolved = await withResolver(NAME);
     assert.equal(unresolved.code, 6, `curl: could not resolve expected: ${unresolved.stderr}`);
     // the other name now resolves to an address no call ever reached, where nothing listens
     const moved = await withResolver(MOVED);
     assert.equal(moved.code, 7, `curl: connection refused expected: ${moved.stderr}`);
+    // and a resolver that answers nothing: curl gives up after its 1 s, the agent tells 5 s after the query
+    const unanswered = await withResolver(NAME, SILENT_RESOLVER);
+    assert.equal(unanswered.code, 6, `curl: could not resolve expected: ${unanswered.stderr}`);
 
     // calls by error type on the Prometheus endpoint (summed over the other labels)
     const countOf = (text: string, type: string): number =>
       [...text.matchAll(new RegExp(`gen_ai_client_operation_duration_seconds_count\\{[^}]*error_type="${type}"[^}]*\\} (\\d+)`, 'g'))].reduce((n, m) => n + Number(m[1]), 0);
     let text = '';
-    for (let i = 0; i < 50; i++) {
+    // (the agent publishes its own counters every 5 s)
+    const unansweredCounted = /llmslo_unsent_calls_total\{[^}]*llmslo_reason="dns_unanswered"[^}]*\} 1\b/;
+    for (let i = 0; i < 100; i++) {
       text = await (await fetch(metricsUrl)).text();
-      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 1 && countOf(text, 'tls_failure') >= 2) break;
+      if (countOf(text, 'connection_refused') >= 2 && countOf(text, 'dns_failure') >= 2 && countOf(text, 'tls_failure') >= 2 && unansweredCounted.test(text)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(countOf(text, 'connection_refused'), 2);
-    assert.equal(countOf(text, 'dns_failure'), 1);
+    assert.equal(countOf(text, 'dns_failure'), 2);
+    assert.match(text, unansweredCounted);
     assert.equal(countOf(text, 'tls_failure'), 2);
     assert.equal(await agent.stop(), 0, agent.stderr());
     const recs = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -130,15 +142,22 @@ test('a refused connect to and a failed lookup of an LLM server that answered be
     assert.equal(m['gen_ai.request.model'], model);
 
     const lookups = recs.filter((r) => r['error.type'] === 'dns_failure');
-    assert.equal(lookups.length, 1, `A and AAAA of one lookup are one failed call: ${JSON.stringify(lookups)}`);
-    const d = lookups[0]!;
-    assert.equal((d.process as { pid: number }).pid, unresolved.pid);
+    assert.equal(lookups.length, 2, `A and AAAA of one lookup are one failed call: ${JSON.stringify(lookups)}`);
+    const d = lookups.find((r) => (r.process as { pid: number }).pid === unresolved.pid)!;
+    assert.ok(d, "curl's lookup answered SERVFAIL");
+    const u = lookups.find((r) => (r.process as { pid: number }).pid === unanswered.pid)!;
+    assert.ok(u, "curl's lookup nobody answered");
+    assert.equal(u['error.provider_code'], 'no_answer');
+    assert.equal(u['server.address'], NAME);
+    assert.equal(u['gen_ai.request.model'], model);
+    assert.ok(typeof u.duration_s === 'number' && u.duration_s >= 5 && u.duration_s < 6, `unanswered for 5 s: ${u.duration_s}`);
     assert.equal(d['error.provider_code'], 'SERVFAIL');
     assert.equal(d['server.address'], NAME);
     assert.equal(d['server.port'], port);
     assert.equal(d['gen_ai.request.model'], model);
   } finally {
     dns.child.kill('SIGTERM');
+    silentDns.child.kill('SIGTERM');
     if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloseReason, ConnectFailed, ConnectionInfo, Direction, StreamEvent, TlsNoData } from '../../src/capture/stream.ts';
 import { KnownEndpoints } from '../../src/llm/failed_attempts.ts';
-import type { LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
+import type { CallRecord, LlmCallRecord, RetrievalCallRecord } from '../../src/llm/records.ts';
+import { createCallPipeline } from '../../src/llm/pipeline.ts';
 import { assertValid } from './validate.ts';
 import { dnsMessage } from '../helpers/dns_wire.ts';
 import { asServerSide, connInfo, fixtureEvents, loadFixtures, run, T0 } from './wire.ts';
@@ -146,9 +147,56 @@ test('a failed lookup of a server the workload called is a dns_failure call, onc
   assert.equal(nx!.conn_id, 10);
   assert.equal(nx!['gen_ai.request.model'], (records[0] as LlmCallRecord)['gen_ai.request.model']);
   assert.equal(sf!['error.provider_code'], 'SERVFAIL');
-  assert.deepEqual(stats.dns, { messages: 16, malformed: 1, failures: 8, recorded: 2, addressesLearned: 0 });
+  assert.deepEqual(stats.dns, { messages: 16, malformed: 1, failures: 8, recorded: 2, addressesLearned: 0, unanswered: 0 });
   assert.equal(stats.calls.errorsByType.dns_failure, 2);
   assert.equal(stats.connections.unknownDataConn, 0, 'DNS sockets are not HTTP connections');
+});
+
+test('a lookup of a server the workload called that nothing answers is a dns_failure call (no_answer) 5 s after its last query', () => {
+  const fx = byName('openai_chat_stream_usage');
+  const info = connInfo(fx, 1);
+  const ok = fixtureEvents(fx, 1);
+  const host = (run(ok).records[0] as LlmCallRecord)['server.address']!;
+  const resolverConn = (connId: number, cgroupId = info.cgroupId, pid = info.pid): ConnectionInfo => ({ ...info, connId, cgroupId, pid, local: { address: '10.0.0.2', port: 40000 + connId }, remote: { address: '10.96.0.10', port: 53 }, tls: false, serverName: null });
+  const query = (c: ConnectionInfo, id: number, at: number, name = host): StreamEvent[] => [
+    { kind: 'open', tsNs: at, conn: c },
+    { kind: 'data', connId: c.connId, direction: 'egress', tsNs: at, bytes: dnsMessage(id, { response: false, name }), missingAfter: 0, tls: false },
+  ];
+  const answer = (connId: number, id: number, at: number, qtype = 1): StreamEvent => ({ kind: 'data', connId, direction: 'ingress', tsNs: at, bytes: dnsMessage(id, { response: true, name: host, qtype, answers: qtype === 1 ? [[10, 0, 0, 9]] : [] }), missingAfter: 0, tls: false });
+  const records: CallRecord[] = [];
+  const p = createCallPipeline({ clock: (ns) => 1_780_000_000_000 + ns / 1e6 }, (r) => records.push(r));
+  for (const e of ok) p.onEvent(e);
+  const t = ms(2e6);
+  const failedAt = (): LlmCallRecord[] => (records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
+  // the caller's lookup: a first try, and the retry glibc sends when 5 s passed unanswered
+  for (const e of query(resolverConn(10), 1, t)) p.onEvent(e);
+  for (const e of query(resolverConn(11), 2, t + 5e9)) p.onEvent(e);
+  // answered after 4 s (slow, not failed); the AAAA answer alone settles a lookup too
+  for (const e of query(resolverConn(12, info.cgroupId, info.pid + 1), 3, t)) p.onEvent(e);
+  p.onEvent(answer(12, 3, t + 4e9));
+  for (const e of query(resolverConn(13, info.cgroupId, info.pid + 2), 4, t)) p.onEvent(e);
+  p.onEvent(answer(13, 5, t + 1e6, 28));
+  // a workload that never called the server, and a name never called: not followed
+  for (const e of query(resolverConn(14, 78, info.pid + 3), 6, t)) p.onEvent(e);
+  for (const e of query(resolverConn(15), 7, t, 'other.example.com')) p.onEvent(e);
+  p.tick(t + 9.9e9);
+  assert.equal(failedAt().length, 0, 'the retry restarted the wait');
+  p.tick(t + 10e9);
+  const failed = failedAt();
+  assert.equal(failed.length, 1, JSON.stringify(failed.map((r) => [r.process, r['error.provider_code']])));
+  const f = failed[0]!;
+  assertValid(f);
+  assert.equal(f['error.type'], 'dns_failure');
+  assert.equal(f['error.provider_code'], 'no_answer');
+  assert.equal(f['error.source'], 'transport');
+  assert.equal(f['server.address'], host);
+  assert.equal(f.conn_id, 10, 'the lookup\'s first socket');
+  assert.equal(f.duration_s, 10, 'first query to 5 s after the last');
+  p.tick(t + 60e9);
+  p.flush(t + 61e9);
+  assert.equal(failedAt().length, 1, 'once');
+  assert.equal(p.stats().dns.unanswered, 1);
+  assert.equal(p.stats().calls.errorsByType.dns_failure, 1);
 });
 
 test('a failed connect to an address a lookup gave for a known server name is that server\'s failed call', () => {
