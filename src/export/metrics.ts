@@ -219,6 +219,7 @@ export class RecordMetrics {
         connect_abandoned: c.connectAttemptsAbandoned,
         tls_recorded: c.tlsFailuresRecorded,
         tls_other: c.tlsFailuresOther,
+        tls_unused: c.tlsUnusedConnections,
         dns_recorded: p.dns.recorded,
         dns_failed_answers: p.dns.failures,
         dns_unanswered: p.dns.unanswered,

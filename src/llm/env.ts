@@ -81,6 +81,11 @@ export interface CallCounters {
   tlsFailuresRecorded: number;
   /** Other handshakes that ended in an alert without plaintext: counted only. */
   tlsFailuresOther: number;
+  /**
+   * TLS connections closed by this side without data while the same process had a working TLS
+   * connection to the same server: unused (a pool's spare, a process exiting), not failed.
+   */
+  tlsUnusedConnections: number;
 }
 
 export function newCallCounters(): CallCounters {
@@ -102,6 +107,7 @@ export function newCallCounters(): CallCounters {
     connectAttemptsAbandoned: 0,
     tlsFailuresRecorded: 0,
     tlsFailuresOther: 0,
+    tlsUnusedConnections: 0,
   };
 }
 

@@ -199,7 +199,15 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   const mirrors = new MirrorRegistry({ emit, clock: env.clock, resolveComm: env.resolveComm, counters: mirrorCounters }, limits.maxConnections);
 
   /** Calls that never sent their request (failed lookups, connects, handshakes). */
-  const unsent = new UnsentCalls(env, emit, limits.maxConnections);
+  // a failed TLS handshake is told from an unused connection by the process's other connections to that server
+  const tlsInUse = (pid: number, remote: Endpoint): boolean => {
+    for (const e of conns.values()) {
+      const i = e.http.info;
+      if (i.tls && i.pid === pid && i.remote !== null && i.remote.port === remote.port && i.remote.address === remote.address) return true;
+    }
+    return false;
+  };
+  const unsent = new UnsentCalls(env, emit, limits.maxConnections, tlsInUse);
 
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
@@ -359,6 +367,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           }
           conns.delete(ev.connId);
           unlinkPeer(entry.http.info);
+          if (entry.http.info.tls) unsent.onTlsClosed(entry.http.info, ev.tsNs);
           safe(() => {
             if (entry.mirror !== null) mirrors.onServerClose(entry.mirror, ev.tsNs);
             entry.http.onClose(ev.reason, ev.tsNs);

@@ -19,17 +19,27 @@ import type { CallRecord } from './records.ts';
 const MIN_CONNECT_TIMEOUT_NS = 1e9;
 /** A TLS connection closed later than this after its ClientHello is not a failed handshake. */
 const MAX_HANDSHAKE_NS = 10e9;
+/** Processes and servers whose last working TLS connection's close is remembered, newest kept. */
+const MAX_TLS_CLOSES = 4096;
+
+/** Is a TLS connection of this process to this server carrying plaintext now (the pipeline's open connections)? */
+export type TlsInUse = (pid: number, remote: Endpoint) => boolean;
+
+const serverKey = (pid: number, remote: Endpoint): string => `${pid}|${remote.address}|${remote.port}`;
 
 export class UnsentCalls {
   private readonly endpoints = new KnownEndpoints();
   /** Client sockets to port 53 (UDP ones never close: bounded). */
   private readonly dnsConns = new Map<number, ConnectionInfo>();
   private readonly dns: DnsWatcher;
+  /** `pid|address|port` -> when a TLS connection with plaintext of that process to that server last closed. */
+  private readonly tlsClosed = new Map<string, number>();
 
   constructor(
     private readonly env: BuilderEnv,
     private readonly emit: (rec: CallRecord) => void,
     private readonly maxDnsSockets: number,
+    private readonly tlsInUse: TlsInUse = () => false,
   ) {
     this.dns = new DnsWatcher(this.endpoints, (a, ep) => this.emitAttempt(a, ep));
   }
@@ -68,6 +78,11 @@ export class UnsentCalls {
     this.dnsConns.delete(connId);
   }
 
+  /** A TLS connection that carried plaintext closed: its handshake with that server worked. */
+  onTlsClosed(conn: ConnectionInfo, tsNs: number): void {
+    if (conn.remote !== null) putBounded(this.tlsClosed, serverKey(conn.pid, conn.remote), tsNs, MAX_TLS_CLOSES);
+  }
+
   /** Kernel time has reached `nowNs`: unanswered lookups fail. */
   tick(nowNs: number): void {
     this.dns.tick(nowNs);
@@ -97,6 +112,14 @@ export class UnsentCalls {
       this.env.counters.tlsFailuresOther++;
       return;
     }
+    // Closed without an alert while the same process talked TLS to that server on another
+    // connection (open then, or closed since the ClientHello): this one was never used — a
+    // pool's spare, or a process exiting with it half-open — for a certificate that process
+    // rejects, it rejects on every connection.
+    if (ev.alertDirection === null && ev.conn.remote !== null && this.workedSince(ev.conn.pid, ev.conn.remote, ev.helloNs)) {
+      this.env.counters.tlsUnusedConnections++;
+      return;
+    }
     this.env.counters.tlsFailuresRecorded++;
     this.emitAttempt(attempt, known.ep);
   }
@@ -113,6 +136,11 @@ export class UnsentCalls {
     if (byName !== undefined && endpointPort(byName) === remote.port) return { ep: byName, name };
     const byAddress = this.endpoints.lookup(remote);
     return byAddress === undefined ? undefined : { ep: byAddress };
+  }
+
+  private workedSince(pid: number, remote: Endpoint, sinceNs: number): boolean {
+    const closed = this.tlsClosed.get(serverKey(pid, remote));
+    return (closed !== undefined && closed >= sinceNs) || this.tlsInUse(pid, remote);
   }
 
   private emitAttempt(a: FailedAttempt, ep: KnownEndpoint): void {

@@ -261,3 +261,30 @@ test('a failed TLS handshake with an endpoint the workload called is a tls_failu
   assert.equal(stats.calls.tlsFailuresOther, 6);
   assert.equal(stats.calls.errorsByType.tls_failure, 3);
 });
+
+test('a TLS connection closed unused while its process works with that server over another one is not a failed handshake', () => {
+  const fx = byName('openai_chat_stream_usage');
+  const info = connInfo(fx, 1);
+  const ok = fixtureEvents(fx, 1);
+  const closeAt = ok.find((e) => e.kind === 'close')?.tsNs;
+  assert.ok(closeAt !== undefined, 'the fixture closes its connection');
+  const working = ok.filter((e) => e.kind !== 'close'); // connection 1 stays open
+  const unused = (connId: number, helloNs: number, patch: Partial<ConnectionInfo> = {}): TlsNoData => ({
+    kind: 'tls_no_data', tsNs: helloNs + 370e6, helloNs, reason: 'local_close', alertDirection: null, alertDescription: null,
+    conn: { ...info, connId, local: { address: '10.0.0.2', port: 53000 + connId }, ...patch },
+  });
+  const last = working[working.length - 1]!.tsNs;
+  // connection 1 open: a spare the process closed when it exited (as the openai SDK's pool did
+  // once in the accuracy benchmark); another process's: a failed handshake
+  const open = run([...working, unused(2, last + 1e6), unused(3, last + 1e6, { pid: info.pid + 1 })]);
+  assert.deepEqual(open.records.filter((r) => r['error.type'] !== null).map((r) => r.conn_id), [3]);
+  assert.equal(open.stats.calls.tlsUnusedConnections, 1);
+  // connection 1 closed after the ClientHello: still working then; closed before it: failed
+  const closed = run([...ok.filter((e) => e.tsNs <= closeAt), unused(4, closeAt - 1e6), unused(5, closeAt + 1e6)]);
+  const closedFailed = (closed.records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
+  assert.deepEqual(closedFailed.map((r) => [r.conn_id, r['error.provider_code']]), [[5, 'closed_without_data']]);
+  assert.equal(closed.stats.calls.tlsUnusedConnections, 1);
+  // an alert is a failure whatever the other connections do
+  const alerted = run([...working, { ...unused(6, last + 1e6), alertDirection: 'egress' }]);
+  assert.equal(alerted.records.filter((r) => r['error.type'] === 'tls_failure').length, 1);
+});
