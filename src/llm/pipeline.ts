@@ -199,15 +199,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   const mirrors = new MirrorRegistry({ emit, clock: env.clock, resolveComm: env.resolveComm, counters: mirrorCounters }, limits.maxConnections);
 
   /** Calls that never sent their request (failed lookups, connects, handshakes). */
-  // a failed TLS handshake is told from an unused connection by the process's other connections to that server
-  const tlsInUse = (pid: number, remote: Endpoint): boolean => {
-    for (const e of conns.values()) {
-      const i = e.http.info;
-      if (i.tls && i.pid === pid && i.remote !== null && i.remote.port === remote.port && i.remote.address === remote.address) return true;
-    }
-    return false;
-  };
-  const unsent = new UnsentCalls(env, emit, limits.maxConnections, tlsInUse);
+  const unsent = new UnsentCalls(env, emit, limits.maxConnections);
 
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
@@ -283,7 +275,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     linkPeer(info);
     while (conns.size >= limits.maxConnections) {
       const [oldId, old] = conns.entries().next().value as [number, ConnEntry];
-      conns.delete(oldId);
+      dropConn(oldId);
       connStats.evicted++;
       unlinkPeer(old.http.info);
       safe(() => old.http.flush(0));
@@ -292,8 +284,18 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set(), mirrored: false, mirror: null };
     holder.e = entry;
     conns.set(info.connId, entry);
+    if (info.tls) unsent.tlsConnectionOpened(info);
     connStats.opened++;
     return entry;
+  };
+
+  /** Forgets a connection (closed, evicted, reused or broken); the entry, if there was one. */
+  const dropConn = (connId: number): ConnEntry | undefined => {
+    const e = conns.get(connId);
+    if (e === undefined) return undefined;
+    conns.delete(connId);
+    if (e.http.info.tls) unsent.tlsConnectionGone(e.http.info);
+    return e;
   };
 
   const safe = (fn: () => void, connId?: number): void => {
@@ -302,7 +304,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     } catch (err) {
       counters.internalErrors++;
       counters.lastInternalError = (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err);
-      if (connId !== undefined) conns.delete(connId);
+      if (connId !== undefined) dropConn(connId);
     }
   };
 
@@ -315,7 +317,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             const prev = conns.get(ev.conn.connId);
             if (prev) {
               // connId reused: the old connection is over
-              conns.delete(ev.conn.connId);
+              dropConn(ev.conn.connId);
               unlinkPeer(prev.http.info);
               prev.http.onClose('close', ev.tsNs);
             }
@@ -355,7 +357,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           } catch (err) {
             counters.internalErrors++;
             counters.lastInternalError = (err as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(err);
-            conns.delete(ev.connId);
+            dropConn(ev.connId);
           }
           break;
         }
@@ -365,7 +367,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             unsent.onClose(ev.connId);
             return;
           }
-          conns.delete(ev.connId);
+          dropConn(ev.connId);
           unlinkPeer(entry.http.info);
           if (entry.http.info.tls) unsent.onTlsClosed(entry.http.info, ev.tsNs);
           safe(() => {

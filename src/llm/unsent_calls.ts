@@ -22,9 +22,6 @@ const MAX_HANDSHAKE_NS = 10e9;
 /** Processes and servers whose last working TLS connection's close is remembered, newest kept. */
 const MAX_TLS_CLOSES = 4096;
 
-/** Is a TLS connection of this process to this server carrying plaintext now (the pipeline's open connections)? */
-export type TlsInUse = (pid: number, remote: Endpoint) => boolean;
-
 const serverKey = (pid: number, remote: Endpoint): string => `${pid}|${remote.address}|${remote.port}`;
 
 export class UnsentCalls {
@@ -34,12 +31,13 @@ export class UnsentCalls {
   private readonly dns: DnsWatcher;
   /** `pid|address|port` -> when a TLS connection with plaintext of that process to that server last closed. */
   private readonly tlsClosed = new Map<string, number>();
+  /** `pid|address|port` -> that process's TLS connections with plaintext to that server, open now. */
+  private readonly tlsOpen = new Map<string, number>();
 
   constructor(
     private readonly env: BuilderEnv,
     private readonly emit: (rec: CallRecord) => void,
     private readonly maxDnsSockets: number,
-    private readonly tlsInUse: TlsInUse = () => false,
   ) {
     this.dns = new DnsWatcher(this.endpoints, (a, ep) => this.emitAttempt(a, ep));
   }
@@ -78,7 +76,23 @@ export class UnsentCalls {
     this.dnsConns.delete(connId);
   }
 
-  /** A TLS connection that carried plaintext closed: its handshake with that server worked. */
+  /** A TLS connection carries plaintext: its process's handshake with that server worked. */
+  tlsConnectionOpened(conn: ConnectionInfo): void {
+    if (conn.remote === null) return;
+    const key = serverKey(conn.pid, conn.remote);
+    this.tlsOpen.set(key, (this.tlsOpen.get(key) ?? 0) + 1);
+  }
+
+  /** ... and is no longer followed (closed, evicted, reused): every tlsConnectionOpened gets one. */
+  tlsConnectionGone(conn: ConnectionInfo): void {
+    if (conn.remote === null) return;
+    const key = serverKey(conn.pid, conn.remote);
+    const n = (this.tlsOpen.get(key) ?? 0) - 1;
+    if (n > 0) this.tlsOpen.set(key, n);
+    else this.tlsOpen.delete(key);
+  }
+
+  /** A TLS connection that carried plaintext closed. */
   onTlsClosed(conn: ConnectionInfo, tsNs: number): void {
     if (conn.remote !== null) putBounded(this.tlsClosed, serverKey(conn.pid, conn.remote), tsNs, MAX_TLS_CLOSES);
   }
@@ -139,8 +153,10 @@ export class UnsentCalls {
   }
 
   private workedSince(pid: number, remote: Endpoint, sinceNs: number): boolean {
-    const closed = this.tlsClosed.get(serverKey(pid, remote));
-    return (closed !== undefined && closed >= sinceNs) || this.tlsInUse(pid, remote);
+    const key = serverKey(pid, remote);
+    if (this.tlsOpen.has(key)) return true;
+    const closed = this.tlsClosed.get(key);
+    return closed !== undefined && closed >= sinceNs;
   }
 
   private emitAttempt(a: FailedAttempt, ep: KnownEndpoint): void {
