@@ -172,14 +172,17 @@ export async function main(argv: string[]): Promise<number> {
       const span = Math.min(10, (now - t0) / 1000) || 1;
       const lines: string[] = [];
       lines.push(`llmslo demo — ${((now - t0) / 1000).toFixed(0)}s / ${duration}s — ${records} records${faulted ? ' — rate-limit fault injected' : ''}`);
-      lines.push(`${'provider operation model (client, capture)'.padEnd(62)} ${'calls'.padStart(6)} ${'calls/s'.padStart(8)} ${'TTFT p50'.padStart(9)} ${'TTFT p95'.padStart(9)} ${'TPOT p50'.padStart(9)} ${'tok/s'.padStart(7)}  errors`);
+      // the label column as wide as the longest label (capped: a terminal line stays readable)
+      const header = 'provider operation model (client, capture)';
+      const labelWidth = Math.min(80, Math.max(header.length, ...[...rows.keys()].map((k) => k.length)));
+      lines.push(`${header.padEnd(labelWidth)} ${'calls'.padStart(6)} ${'calls/s'.padStart(8)} ${'TTFT p50'.padStart(9)} ${'TTFT p95'.padStart(9)} ${'TPOT p50'.padStart(9)} ${'tok/s'.padStart(7)}  errors`);
       for (const [key, row] of [...rows].sort()) {
         const win = row.recent.filter((r) => now - r.at < 10_000);
         const ttfts = win.map((r) => r.ttft).filter((x): x is number => x !== null).sort((a, b) => a - b);
         const tpots = win.map((r) => r.tpot).filter((x): x is number => x !== null).sort((a, b) => a - b);
         const toks = win.reduce((a, r) => a + r.out, 0) / span;
         const errs = [...row.errors].map(([k, v]) => `${k}=${v}`).join(' ') || '-';
-        lines.push(`${key.slice(0, 62).padEnd(62)} ${String(row.calls).padStart(6)} ${(win.length / span).toFixed(1).padStart(8)} ${ms(pct(ttfts, 0.5)).padStart(9)} ${ms(pct(ttfts, 0.95)).padStart(9)} ${ms(pct(tpots, 0.5)).padStart(9)} ${toks.toFixed(0).padStart(7)}  ${errs}`);
+        lines.push(`${key.slice(0, labelWidth).padEnd(labelWidth)} ${String(row.calls).padStart(6)} ${(win.length / span).toFixed(1).padStart(8)} ${ms(pct(ttfts, 0.5)).padStart(9)} ${ms(pct(ttfts, 0.95)).padStart(9)} ${ms(pct(tpots, 0.5)).padStart(9)} ${toks.toFixed(0).padStart(7)}  ${errs}`);
       }
       const rwin = retrieval.filter((r) => now - r.at < 10_000);
       const rdur = rwin.map((r) => r.dur).filter((x): x is number => x !== null).sort((a, b) => a - b);
