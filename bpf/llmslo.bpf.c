@@ -285,6 +285,20 @@ static __always_inline bool skip_owner(const struct conn_state *c)
 	return bpf_map_lookup_elem(&skip_cgroups, &cg) != NULL;
 }
 
+/* The cgroup v2 id a socket belongs to: the cgroup of the task that created it, which an
+ * accepted socket inherits from its listener. Known in softirq, where a passive open has no task
+ * yet: an excluded server's inbound connections are skipped from their first event. 0 when the
+ * kernel has no such field (CO-RE) or no cgroup. */
+static __always_inline __u64 sock_cgroup_id(struct sock *sk)
+{
+	if (!bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+		return 0;
+	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (!cg)
+		return 0;
+	return BPF_CORE_READ(cg, kn, id);
+}
+
 /* User space asked for no more payloads of this connection: returns its enum llmslo_mute (0:
  * not muted) and counts the payload that is not shipped. */
 static __always_inline __u8 conn_muted(const struct conn_state *c, __u32 bytes)
@@ -1179,8 +1193,11 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	}
 	struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
 	if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED && (!c || c->closed)) {
-		/* Passive open, in softirq: the owner is learned at the first read/write. */
+		/* Passive open, in softirq: the owner is learned at the first read/write, its cgroup
+		 * (for exclusions) from the socket now, replaced by the task's at that first I/O. */
 		c = get_or_create_conn(sk, 0, 0, now, 0, true);
+		if (c && cfg_skip_cgroups && !c->owner_tgid)
+			c->cgroup_id = sock_cgroup_id(sk);
 	}
 	if (!c || skip_owner(c))
 		return 0;

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { CaptureHarness, requireRoot, run, startPeer } from '../helpers/ebpf.ts';
 import { cgroup2Mount, cgroupPathProblem, resolveCgroups } from '../../src/capture/cgroups.ts';
 import { LiveCapture } from '../../src/capture/live.ts';
+import { TcpState } from '../../src/capture/layout.ts';
 import type { StreamEvent } from '../../src/capture/stream.ts';
 
 const serverScript = resolve(import.meta.dirname, '../fixtures/capture/exact-server.mjs');
@@ -98,6 +99,24 @@ test('processes in excluded cgroups are not captured; their peers are', { timeou
     const serverSides = conns(server.child.pid!);
     assert.equal(serverSides.length, 2, 'the server (not excluded) saw both clients');
     for (const s of serverSides) assert.ok(dataConnIds(h.stream).has(s.connId));
+
+    // a server started inside an excluded cgroup: its inbound connections leave no kernel
+    // record at all, not even the TCP open (its cgroup is read from the accepted socket, which
+    // inherits the listener's); the outside client's side is captured as always
+    const inside = await startPeer('/bin/sh', ['-c', `echo $$ > ${inner}/cgroup.procs && exec ${process.execPath} ${serverScript}`], /^listening (\d+)$/);
+    try {
+      const insidePort = Number(inside.match[1]);
+      const toInside = await run('curl', ['-sS', '-o', '/dev/null', '--data', '{"model":"m"}', `http://127.0.0.1:${insidePort}/v1/chat/completions`]);
+      assert.equal(toInside.code, 0, toInside.stderr);
+      const clientSide = await h.waitFor(() => h.raw.some((e) => e.type === 'conn' && e.tuple.rport === insidePort && e.newState === TcpState.close));
+      assert.ok(clientSide, "the outside client's connection and its close are captured");
+      await h.waitFor(() => false, 300); // let any server-side record arrive
+      const serverSide = h.raw.filter((e) => (e.type === 'conn' || e.type === 'data') && e.tuple.lport === insidePort);
+      assert.deepEqual(serverSide.map((e) => `${e.type}:${e.pid}`), [], 'nothing of the excluded server, passive open included');
+    } finally {
+      inside.child.kill('SIGTERM');
+      if (inside.child.exitCode === null) await new Promise((r) => inside.child.once('exit', r));
+    }
 
     // the server moves into a cgroup created after the capture started: its side disappears
     // from new connections once the rescan has seen the cgroup
