@@ -167,7 +167,6 @@ export class StreamAssembler {
         break;
     }
     if (this.unbound.size) this.expireUnbound(this.lastTs);
-    this.sink.tick?.(this.lastTs);
   }
 
   /**
@@ -432,6 +431,7 @@ export class StreamAssembler {
     if (nowNs > this.lastTs) this.lastTs = nowNs;
     if (this.closeQueue.length) this.deliverDueCloses(this.lastTs);
     if (this.unbound.size) this.expireUnbound(this.lastTs);
+    this.sink.tick?.(this.lastTs);
   }
 
   /** Injects a loss notice (ring buffer drops seen in the kernel counters). */

@@ -223,6 +223,7 @@ export class RecordMetrics {
         dns_recorded: p.dns.recorded,
         dns_failed_answers: p.dns.failures,
         dns_unanswered: p.dns.unanswered,
+        dns_unanswered_untracked: p.dns.unansweredUntracked,
       });
       const ms = p.mirroredServers;
       byReason(Metrics.mirroredServers, {

@@ -5,9 +5,9 @@
 //   got as far as a connect. Only the workload's own query counts: a node-local resolver or
 //   forwarder (CoreDNS, systemd-resolved) that fails upstream on its behalf is not the caller,
 //   and the caller gets the failure from it anyway;
-// - a query of such a name by such a workload that no response answers within NO_ANSWER_NS of
-//   its last retry is a failed call too (`dns_failure`, code `no_answer`): a resolver that is
-//   down, blackholed or dropped by a network policy answers nothing at all;
+// - a lookup of such a name by such a workload that no response answers is a failed call too
+//   (`dns_failure`, code `no_answer`): a resolver that is down, blackholed or dropped by a
+//   network policy answers nothing at all;
 // - the addresses a successful response gives for such a name are remembered, so a failed connect
 //   to an address the agent never saw a call reach (providers rotate addresses behind one name)
 //   is still known to be that server's.
@@ -27,23 +27,33 @@ const MAX_TRACKED = 4096;
 /** Addresses remembered for known server names, newest kept. */
 const MAX_ADDRESSES = 4096;
 /**
- * A lookup nobody answered this long after its last query has failed: glibc's default wait per
- * try (RES_TIMEOUT, 5 s; each retry re-sends the query and restarts the wait). A resolver set to
- * wait less (`options timeout:N`) fails its caller sooner; the record still says 5 s after the
- * last query, the earliest the agent can tell an unanswered lookup from a slow one.
+ * glibc's wait for an answer per try (RES_TIMEOUT, 5 s): a lookup nobody answers ends this long
+ * after its last query, where its caller gives up (resolvers set to wait less give up sooner).
  */
-export const NO_ANSWER_NS = 5e9;
-/** How many unanswered lookups are followed at once (oldest dropped beyond). */
+const RESOLVER_TRY_NS = 5e9;
+/**
+ * A lookup is known unanswered once this long passed since its last query with no response:
+ * longer than any per-try wait of glibc with its default timeout (5 s, up to 6.7 s for the third
+ * of three nameservers), so a retry still to come is not mistaken for a new lookup.
+ */
+export const NO_ANSWER_NS = 7e9;
+/** A lookup re-sent for longer than this (a client retrying on its own schedule) is over anyway. */
+const MAX_LOOKUP_NS = 60e9;
+/** How many unanswered lookups are followed at once (oldest forgotten beyond, counted). */
 const MAX_UNANSWERED = 1024;
 
-/** A query of a known server's name by a workload that called it, with no response yet. */
+/**
+ * A query of a known server's name by a workload that called it, with no response yet. One per
+ * query id: a resolver library re-sends a lookup's query unchanged (id included) on each try and
+ * to each nameserver, while a new lookup gets a new id.
+ */
 interface UnansweredLookup {
   conn: ConnectionInfo;
   name: string;
   ep: KnownEndpoint;
   /** When its first query left. */
   firstNs: number;
-  /** When its latest query (a retry, another server, A after AAAA) left. */
+  /** When its latest try left. */
   lastNs: number;
 }
 
@@ -60,18 +70,22 @@ export interface DnsCounters {
   addressesLearned: number;
   /** Lookups of known server names by their callers that no response answered (NO_ANSWER_NS). */
   unanswered: number;
+  /** Lookups no longer followed before they could tell: over MAX_UNANSWERED, or records lost. */
+  unansweredUntracked: number;
 }
 
 export class DnsWatcher {
-  readonly counters: DnsCounters = { messages: 0, malformed: 0, failures: 0, recorded: 0, addressesLearned: 0, unanswered: 0 };
+  readonly counters: DnsCounters = { messages: 0, malformed: 0, failures: 0, recorded: 0, addressesLearned: 0, unanswered: 0, unansweredUntracked: 0 };
   /** `connId:queryId` and `connId|name` -> when the query left. */
   private readonly queries = new Map<string, number>();
   /** `pid|name` -> when its last failure was recorded. */
   private readonly recent = new Map<string, number>();
   /** Address (as the capture formats it) -> the known server name a lookup gave it for. */
   private readonly names = new Map<string, string>();
-  /** `pid|name` -> a lookup of a known server by its caller, waiting for a response. */
-  private readonly unanswered = new Map<string, UnansweredLookup>();
+  /** `pid|name` -> query id -> a lookup of a known server by its caller, waiting for a response. */
+  private readonly unanswered = new Map<string, Map<number, UnansweredLookup>>();
+  /** Lookups in `unanswered`, over all processes and names. */
+  private unansweredCount = 0;
 
   constructor(
     private readonly endpoints: KnownEndpoints,
@@ -95,7 +109,7 @@ export class DnsWatcher {
         putBounded(this.queries, qk, ev.tsNs, MAX_TRACKED);
         if (m.name !== null) {
           putBounded(this.queries, nk, ev.tsNs, MAX_TRACKED);
-          this.awaitAnswer(conn, m.name, ev.tsNs);
+          this.awaitAnswer(conn, m.name, m.id, ev.tsNs);
         }
       }
       return;
@@ -104,8 +118,9 @@ export class DnsWatcher {
     const sentAt = this.queries.get(qk) ?? this.queries.get(nk);
     this.queries.delete(qk);
     if (m.name === null) return;
-    // any response settles the lookup: an answer, or a failure recorded below
-    if (this.unanswered.size > 0) this.unanswered.delete(`${conn.pid}|${m.name}`);
+    // any response for the name settles its caller's lookups (A or AAAA: only the first query
+    // of glibc's pair is captured): an answer, or a failure recorded below
+    if (this.unanswered.size > 0) this.settle(`${conn.pid}|${m.name}`);
     if (m.rcode === DnsRcode.noError) {
       if (this.endpoints.lookupHost(m.name) === undefined) return; // answers parsed only for known servers
       for (const a of dnsAnswerAddresses(ev.bytes)) {
@@ -123,29 +138,61 @@ export class DnsWatcher {
 
   /**
    * Kernel time has reached `nowNs` (records or not): lookups unanswered for NO_ANSWER_NS since
-   * their last query are failed calls.
+   * their last try are failed calls.
    */
   tick(nowNs: number): void {
-    if (this.unanswered.size === 0) return;
-    for (const [key, u] of this.unanswered) {
-      if (nowNs - u.lastNs < NO_ANSWER_NS) continue;
-      this.unanswered.delete(key);
-      this.counters.unanswered++;
-      this.record(u.conn, u.name, u.ep, u.firstNs, u.lastNs + NO_ANSWER_NS, 'no_answer');
+    if (this.unansweredCount === 0) return;
+    for (const [key, byId] of this.unanswered) {
+      for (const [id, u] of byId) {
+        if (nowNs - u.lastNs < NO_ANSWER_NS && nowNs - u.firstNs < MAX_LOOKUP_NS) continue;
+        byId.delete(id);
+        this.unansweredCount--;
+        this.counters.unanswered++;
+        this.record(u.conn, u.name, u.ep, u.firstNs, u.lastNs + RESOLVER_TRY_NS, 'no_answer');
+      }
+      if (byId.size === 0) this.unanswered.delete(key);
     }
   }
 
+  /** Records were lost: a response may have been among them, so no pending lookup can tell. */
+  onLoss(): void {
+    this.counters.unansweredUntracked += this.unansweredCount;
+    this.unanswered.clear();
+    this.unansweredCount = 0;
+  }
+
   /** A query left: when its name is a known server's and its caller called it, wait for its answer. */
-  private awaitAnswer(conn: ConnectionInfo, name: string, tsNs: number): void {
+  private awaitAnswer(conn: ConnectionInfo, name: string, id: number, tsNs: number): void {
     const key = `${conn.pid}|${name}`;
-    const known = this.unanswered.get(key);
+    let byId = this.unanswered.get(key);
+    const known = byId?.get(id);
     if (known !== undefined) {
-      known.lastNs = tsNs;
+      known.lastNs = tsNs; // another try of the same lookup
       return;
     }
     const ep = this.endpoints.lookupHost(name);
     if (ep === undefined || !ep.workloads.has(conn.cgroupId)) return;
-    putBounded(this.unanswered, key, { conn, name, ep, firstNs: tsNs, lastNs: tsNs }, MAX_UNANSWERED);
+    if (this.unansweredCount >= MAX_UNANSWERED) this.forgetOldest();
+    if (byId === undefined) this.unanswered.set(key, (byId = new Map()));
+    byId.set(id, { conn, name, ep, firstNs: tsNs, lastNs: tsNs });
+    this.unansweredCount++;
+  }
+
+  private settle(key: string): void {
+    const byId = this.unanswered.get(key);
+    if (byId === undefined) return;
+    this.unansweredCount -= byId.size;
+    this.unanswered.delete(key);
+  }
+
+  /** The process and name waiting longest: its lookups are no longer followed. */
+  private forgetOldest(): void {
+    const oldest = this.unanswered.keys().next();
+    if (oldest.done === true) return;
+    const n = this.unanswered.get(oldest.value)!.size;
+    this.unanswered.delete(oldest.value);
+    this.unansweredCount -= n;
+    this.counters.unansweredUntracked += n;
   }
 
   /** One failed call per process and name per DEDUPE_NS (A and AAAA, retries, other servers). */

@@ -204,6 +204,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
   const makeObserver = (entry: () => ConnEntry): HttpObserver => ({
     onRequest(ctx: ExchangeContext): ExchangeHandler | null {
       const req = ctx.request;
+      if (ctx.conn.tls && ctx.role === 'client') unsent.onTlsActivity(ctx.conn, ctx.requestStartNs);
       const { path, query } = splitTarget(req.target);
       const hostHeader = req.headers.get('host');
       const host = (hostHeader?.replace(/:\d+$/, '') ?? ctx.conn.serverName ?? null)?.toLowerCase() ?? null;
@@ -269,7 +270,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     if (byEndpoints.get(k) === info) byEndpoints.delete(k);
   };
 
-  const open = (info: ConnectionInfo): ConnEntry => {
+  const open = (info: ConnectionInfo, openedNs: number): ConnEntry => {
     const existing = conns.get(info.connId);
     if (existing) return existing;
     linkPeer(info);
@@ -284,7 +285,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     const entry: ConnEntry = { http: new HttpConnection(info, makeObserver(() => holder.e!), limits, http), builders: new Set(), mirrored: false, mirror: null };
     holder.e = entry;
     conns.set(info.connId, entry);
-    if (info.tls) unsent.tlsConnectionOpened(info);
+    if (info.tls) unsent.tlsConnectionOpened(info, openedNs);
     connStats.opened++;
     return entry;
   };
@@ -321,7 +322,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
               unlinkPeer(prev.http.info);
               prev.http.onClose('close', ev.tsNs);
             }
-            open(ev.conn);
+            open(ev.conn, ev.tsNs);
           }, ev.conn.connId);
           break;
         case 'data': {
@@ -332,7 +333,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
               break;
             }
             connStats.unknownDataConn++;
-            entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null });
+            entry = open({ connId: ev.connId, pid: 0, tid: 0, cgroupId: 0, local: null, remote: null, tls: ev.tls, serverName: null }, ev.tsNs);
           }
           if (entry.mirrored) {
             counters.mirroredServerBytesDropped += ev.bytes.length + ev.missingAfter;
@@ -369,7 +370,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
           }
           dropConn(ev.connId);
           unlinkPeer(entry.http.info);
-          if (entry.http.info.tls) unsent.onTlsClosed(entry.http.info, ev.tsNs);
+          if (entry.http.info.tls) unsent.onTlsActivity(entry.http.info, ev.tsNs);
           safe(() => {
             if (entry.mirror !== null) mirrors.onServerClose(entry.mirror, ev.tsNs);
             entry.http.onClose(ev.reason, ev.tsNs);
@@ -388,6 +389,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
         case 'loss':
           captureLossEvents++;
           lostRecords += ev.lostRecords;
+          unsent.onLoss();
           mirrors.onLoss();
           // Any open exchange may have a silent hole now.
           for (const e of conns.values()) for (const b of e.builders) b.markPartial('capture_loss');

@@ -19,19 +19,26 @@ import type { CallRecord } from './records.ts';
 const MIN_CONNECT_TIMEOUT_NS = 1e9;
 /** A TLS connection closed later than this after its ClientHello is not a failed handshake. */
 const MAX_HANDSHAKE_NS = 10e9;
-/** Processes and servers whose last working TLS connection's close is remembered, newest kept. */
-const MAX_TLS_CLOSES = 4096;
+/** Processes and servers whose last TLS activity is remembered, newest kept. */
+const MAX_TLS_SERVERS = 4096;
+/**
+ * An open TLS connection vouches for its server only this long after its last request: one whose
+ * close was lost (ring overflow) must not hide failed handshakes for ever.
+ */
+const TLS_ACTIVE_NS = 300e9;
 
-const serverKey = (pid: number, remote: Endpoint): string => `${pid}|${remote.address}|${remote.port}`;
+/** A process and a TLS server: by server name when known (a name's addresses rotate), else by address. */
+const serverKey = (conn: ConnectionInfo): string | null =>
+  conn.remote === null ? null : `${conn.pid}|${conn.serverName ?? conn.remote.address}|${conn.remote.port}`;
 
 export class UnsentCalls {
   private readonly endpoints = new KnownEndpoints();
   /** Client sockets to port 53 (UDP ones never close: bounded). */
   private readonly dnsConns = new Map<number, ConnectionInfo>();
   private readonly dns: DnsWatcher;
-  /** `pid|address|port` -> when a TLS connection with plaintext of that process to that server last closed. */
-  private readonly tlsClosed = new Map<string, number>();
-  /** `pid|address|port` -> that process's TLS connections with plaintext to that server, open now. */
+  /** serverKey -> when a TLS connection of that process to that server last opened, sent a request or closed. */
+  private readonly tlsActive = new Map<string, number>();
+  /** serverKey -> that process's TLS connections with plaintext to that server, open now. */
   private readonly tlsOpen = new Map<string, number>();
 
   constructor(
@@ -77,29 +84,36 @@ export class UnsentCalls {
   }
 
   /** A TLS connection carries plaintext: its process's handshake with that server worked. */
-  tlsConnectionOpened(conn: ConnectionInfo): void {
-    if (conn.remote === null) return;
-    const key = serverKey(conn.pid, conn.remote);
+  tlsConnectionOpened(conn: ConnectionInfo, tsNs: number): void {
+    const key = serverKey(conn);
+    if (key === null) return;
     this.tlsOpen.set(key, (this.tlsOpen.get(key) ?? 0) + 1);
+    putBounded(this.tlsActive, key, tsNs, MAX_TLS_SERVERS);
   }
 
   /** ... and is no longer followed (closed, evicted, reused): every tlsConnectionOpened gets one. */
   tlsConnectionGone(conn: ConnectionInfo): void {
-    if (conn.remote === null) return;
-    const key = serverKey(conn.pid, conn.remote);
+    const key = serverKey(conn);
+    if (key === null) return;
     const n = (this.tlsOpen.get(key) ?? 0) - 1;
     if (n > 0) this.tlsOpen.set(key, n);
     else this.tlsOpen.delete(key);
   }
 
-  /** A TLS connection that carried plaintext closed. */
-  onTlsClosed(conn: ConnectionInfo, tsNs: number): void {
-    if (conn.remote !== null) putBounded(this.tlsClosed, serverKey(conn.pid, conn.remote), tsNs, MAX_TLS_CLOSES);
+  /** A client request (or a close) on a TLS connection with plaintext: that server works for that process. */
+  onTlsActivity(conn: ConnectionInfo, tsNs: number): void {
+    const key = serverKey(conn);
+    if (key !== null) putBounded(this.tlsActive, key, tsNs, MAX_TLS_SERVERS);
   }
 
   /** Kernel time has reached `nowNs`: unanswered lookups fail. */
   tick(nowNs: number): void {
     this.dns.tick(nowNs);
+  }
+
+  /** Records were lost (ring overflow): silence proves nothing for what was pending then. */
+  onLoss(): void {
+    this.dns.onLoss();
   }
 
   onConnectFailed(ev: ConnectFailed): void {
@@ -127,10 +141,10 @@ export class UnsentCalls {
       return;
     }
     // Closed without an alert while the same process talked TLS to that server on another
-    // connection (open then, or closed since the ClientHello): this one was never used — a
-    // pool's spare, or a process exiting with it half-open — for a certificate that process
-    // rejects, it rejects on every connection.
-    if (ev.alertDirection === null && ev.conn.remote !== null && this.workedSince(ev.conn.pid, ev.conn.remote, ev.helloNs)) {
+    // connection (a request or close since the ClientHello, or one open and recently used):
+    // this one was never used — a pool's spare, or a process exiting with it half-open — for a
+    // certificate that process rejects, it rejects on every connection.
+    if (ev.alertDirection === null && this.workedSince(ev.conn, ev.helloNs)) {
       this.env.counters.tlsUnusedConnections++;
       return;
     }
@@ -152,11 +166,12 @@ export class UnsentCalls {
     return byAddress === undefined ? undefined : { ep: byAddress };
   }
 
-  private workedSince(pid: number, remote: Endpoint, sinceNs: number): boolean {
-    const key = serverKey(pid, remote);
-    if (this.tlsOpen.has(key)) return true;
-    const closed = this.tlsClosed.get(key);
-    return closed !== undefined && closed >= sinceNs;
+  private workedSince(conn: ConnectionInfo, helloNs: number): boolean {
+    const key = serverKey(conn);
+    if (key === null) return false;
+    const active = this.tlsActive.get(key);
+    if (active === undefined) return false;
+    return active >= helloNs || (this.tlsOpen.has(key) && helloNs - active <= TLS_ACTIVE_NS);
   }
 
   private emitAttempt(a: FailedAttempt, ep: KnownEndpoint): void {

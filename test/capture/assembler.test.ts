@@ -247,3 +247,13 @@ test('sizes-only records (a muted connection) reach the sink as sizes, in order 
   feed(p2);
   assert.deepEqual(data().map((d) => `${d.connId} ${d.direction} ${d.bytes.length}+${d.missingAfter} @${d.tsNs}`), ['1 egress 52+0 @100', '1 egress 4096+1904 @110', '1 egress 0+300 @120', '1 ingress 0+40 @130', '1 egress 0+250 @140', '2 egress 0+10 @150']);
 });
+
+test('the periodic tick reaches the sink with the kernel time; records alone do not tick it', () => {
+  const ticks: number[] = [];
+  const p = new CapturePipeline({ payloadCap: 16384, sink: { onEvent: () => {}, tick: (now) => ticks.push(now), flush: () => {} }, processes: undefined });
+  p.feedBatch(encodeData({ tsNs: 500, pid: 7, connId: 1, tuple, direction: 'egress', msgLen: 3, offset: 0, payload: Buffer.from('GET') }));
+  assert.deepEqual(ticks, [], 'no tick per record (the hot path)');
+  p.tick(1_000);
+  p.tick(800); // a drain timer behind the newest record: time does not go back
+  assert.deepEqual(ticks, [1_000, 1_000]);
+});

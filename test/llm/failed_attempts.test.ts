@@ -147,12 +147,12 @@ test('a failed lookup of a server the workload called is a dns_failure call, onc
   assert.equal(nx!.conn_id, 10);
   assert.equal(nx!['gen_ai.request.model'], (records[0] as LlmCallRecord)['gen_ai.request.model']);
   assert.equal(sf!['error.provider_code'], 'SERVFAIL');
-  assert.deepEqual(stats.dns, { messages: 16, malformed: 1, failures: 8, recorded: 2, addressesLearned: 0, unanswered: 0 });
+  assert.deepEqual(stats.dns, { messages: 16, malformed: 1, failures: 8, recorded: 2, addressesLearned: 0, unanswered: 0, unansweredUntracked: 0 });
   assert.equal(stats.calls.errorsByType.dns_failure, 2);
   assert.equal(stats.connections.unknownDataConn, 0, 'DNS sockets are not HTTP connections');
 });
 
-test('a lookup of a server the workload called that nothing answers is a dns_failure call (no_answer) 5 s after its last query', () => {
+test('a lookup of a server the workload called that nothing answers is a dns_failure call (no_answer) once 7 s passed since its last try', () => {
   const fx = byName('openai_chat_stream_usage');
   const info = connInfo(fx, 1);
   const ok = fixtureEvents(fx, 1);
@@ -168,9 +168,11 @@ test('a lookup of a server the workload called that nothing answers is a dns_fai
   for (const e of ok) p.onEvent(e);
   const t = ms(2e6);
   const failedAt = (): LlmCallRecord[] => (records as LlmCallRecord[]).filter((r) => r['error.type'] !== null);
-  // the caller's lookup: a first try, and the retry glibc sends when 5 s passed unanswered
+  // the caller's lookup: a first try, and glibc's retry (the same query, id included) to the
+  // second nameserver 5 s later; a tick in between must not end it
   for (const e of query(resolverConn(10), 1, t)) p.onEvent(e);
-  for (const e of query(resolverConn(11), 2, t + 5e9)) p.onEvent(e);
+  p.tick(t + 5.0001e9);
+  for (const e of query(resolverConn(11), 1, t + 5.0002e9)) p.onEvent(e);
   // answered after 4 s (slow, not failed); the AAAA answer alone settles a lookup too
   for (const e of query(resolverConn(12, info.cgroupId, info.pid + 1), 3, t)) p.onEvent(e);
   p.onEvent(answer(12, 3, t + 4e9));
@@ -179,9 +181,9 @@ test('a lookup of a server the workload called that nothing answers is a dns_fai
   // a workload that never called the server, and a name never called: not followed
   for (const e of query(resolverConn(14, 78, info.pid + 3), 6, t)) p.onEvent(e);
   for (const e of query(resolverConn(15), 7, t, 'other.example.com')) p.onEvent(e);
-  p.tick(t + 9.9e9);
+  p.tick(t + 11.9e9);
   assert.equal(failedAt().length, 0, 'the retry restarted the wait');
-  p.tick(t + 10e9);
+  p.tick(t + 12.1e9);
   const failed = failedAt();
   assert.equal(failed.length, 1, JSON.stringify(failed.map((r) => [r.process, r['error.provider_code']])));
   const f = failed[0]!;
@@ -191,12 +193,28 @@ test('a lookup of a server the workload called that nothing answers is a dns_fai
   assert.equal(f['error.source'], 'transport');
   assert.equal(f['server.address'], host);
   assert.equal(f.conn_id, 10, 'the lookup\'s first socket');
-  assert.equal(f.duration_s, 10, 'first query to 5 s after the last');
+  assert.equal(f.duration_s, 10.0002, 'first query to the last try\'s 5 s wait');
   p.tick(t + 60e9);
-  p.flush(t + 61e9);
   assert.equal(failedAt().length, 1, 'once');
   assert.equal(p.stats().dns.unanswered, 1);
-  assert.equal(p.stats().calls.errorsByType.dns_failure, 1);
+
+  // a busy caller against a blackholed resolver: a new lookup (a new id) every 2 s; each one
+  // fails on its own (one record per second at most per process and name), none keeps another alive
+  const t2 = t + 100e9;
+  for (let k = 0; k < 10; k++) for (const e of query(resolverConn(20 + k), 100 + k, t2 + k * 2e9)) p.onEvent(e);
+  for (let k = 0; k <= 30; k++) p.tick(t2 + k * 1e9);
+  assert.equal(failedAt().length, 11, 'every lookup of the busy caller failed');
+  assert.equal(p.stats().dns.unanswered, 11);
+
+  // records lost while a lookup waited: its response may have been among them, nothing recorded
+  const t3 = t + 200e9;
+  for (const e of query(resolverConn(40), 200, t3)) p.onEvent(e);
+  p.onEvent({ kind: 'loss', tsNs: t3 + 1e9, lostRecords: 3 });
+  p.tick(t3 + 20e9);
+  p.flush(t3 + 21e9);
+  assert.equal(failedAt().length, 11);
+  assert.equal(p.stats().dns.unansweredUntracked, 1);
+  assert.equal(p.stats().calls.errorsByType.dns_failure, 11);
 });
 
 test('a failed connect to an address a lookup gave for a known server name is that server\'s failed call', () => {
@@ -287,4 +305,10 @@ test('a TLS connection closed unused while its process works with that server ov
   // an alert is a failure whatever the other connections do
   const alerted = run([...working, { ...unused(6, last + 1e6), alertDirection: 'egress' }]);
   assert.equal(alerted.records.filter((r) => r['error.type'] === 'tls_failure').length, 1);
+  // another address behind the same server name (addresses rotate): the same server
+  const rotated = run([...working, unused(7, last + 1e6, { remote: { address: '10.9.9.9', port: info.remote!.port } })]);
+  assert.equal(rotated.records.filter((r) => r['error.type'] !== null).length, 0);
+  // an open connection idle for over 5 min (or whose close was lost) vouches for nothing
+  const stale = run([...working, unused(8, last + 301e9)]);
+  assert.equal(stale.records.filter((r) => r['error.type'] === 'tls_failure').length, 1);
 });
