@@ -1199,7 +1199,10 @@ int on_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		if (c && cfg_skip_cgroups && !c->owner_tgid)
 			c->cgroup_id = sock_cgroup_id(sk);
 	}
-	if (!c || skip_owner(c))
+	/* A closed entry is a tombstone (kept for reads after a reset): CLOSE ends a socket's life, so
+	 * a state change on it is a new socket at the same address — a listen(), or an accepted
+	 * child still in SYN_RECV — which is not this connection (its owner would be wrong). */
+	if (!c || c->closed || skip_owner(c))
 		return 0;
 	__u64 duration = 0;
 	if (old == TCP_SYN_SENT && (new == TCP_ESTABLISHED || new == TCP_CLOSE))

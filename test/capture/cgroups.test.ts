@@ -112,7 +112,7 @@ test('processes in excluded cgroups are not captured; their peers are', { timeou
       assert.ok(clientSide, "the outside client's connection and its close are captured");
       await h.waitFor(() => false, 300); // let any server-side record arrive
       const serverSide = h.raw.filter((e) => (e.type === 'conn' || e.type === 'data') && e.tuple.lport === insidePort);
-      assert.deepEqual(serverSide.map((e) => `${e.type}:${e.pid}`), [], 'nothing of the excluded server, passive open included');
+      assert.deepEqual(serverSide.map((e) => `${e.type}:${e.pid}`), [], `nothing of the excluded server, passive open included (inside ${inside.child.pid}, server ${server.child.pid}, client ${toInside.pid}): ${JSON.stringify(serverSide.map((e) => e.type === 'conn' ? [e.oldState, e.newState, e.connId, e.tuple.lport, e.tuple.rport] : null))}`);
     } finally {
       inside.child.kill('SIGTERM');
       if (inside.child.exitCode === null) await new Promise((r) => inside.child.once('exit', r));
