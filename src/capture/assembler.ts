@@ -11,6 +11,7 @@ import type { RawConn, RawData, RawEvent, RawTcp, RawTlsBind } from './decoder.t
 import { formatAddress } from './decoder.ts';
 import { DataFlags, TcpState } from './layout.ts';
 import type { ProcessCache } from './processes.ts';
+import { sizesOnlyChunk } from './stream.ts';
 import type { CloseReason, ConnectionInfo, Direction, StreamSink } from './stream.ts';
 import { parseClientHelloSni } from './tls-hello.ts';
 
@@ -95,9 +96,6 @@ function isTlsAlert(b: Uint8Array): boolean {
   return b.length === off + 24 && b[off] === 23 && b[off + 1] === 3 && b[off + 3] === 0 && b[off + 4] === 19;
 }
 
-/** The bytes of a sizes-only transfer: none. */
-const NO_BYTES = new Uint8Array(0);
-
 /**
  * Flags on the last record of a message that ends short of its length (a muted connection's
  * sizes-only record is its message's only record: its bytes reach the stream as missing ones).
@@ -181,7 +179,7 @@ export class StreamAssembler {
     if (this.closeQueue.length) this.deliverDueCloses(this.lastTs);
     this.stats.chunks++;
     if (this.sink.onSizes !== undefined) this.sink.onSizes(connId, direction, bytes, tsNs);
-    else this.sink.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: c.tls });
+    else this.sink.onEvent(sizesOnlyChunk(connId, direction, bytes, tsNs, c.tls));
     if (this.unbound.size) this.expireUnbound(this.lastTs);
     return true;
   }

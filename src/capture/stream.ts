@@ -53,6 +53,13 @@ export interface DataChunk {
   tls: boolean;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/** A transfer known by its size only (a sizes-only muted connection): a data event whose bytes are all missing. */
+export function sizesOnlyChunk(connId: number, direction: Direction, bytes: number, tsNs: number, tls: boolean): DataChunk {
+  return { kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls };
+}
+
 export type CloseReason =
   | 'close'          // orderly close (FIN) with no further detail
   | 'local_close'    // this host closed first (FIN_WAIT1)

@@ -216,7 +216,8 @@ export class LlmCallBuilder implements ExchangeHandler {
   onResponseHead(head: ResponseHead, tsNs: number, resynced: boolean): void {
     if (this.inert) return;
     const mirror = this.env.mirror;
-    if (mirror !== null && this.role === 'server' && this.conn.peerConnId !== undefined && this.handOver(mirror, head, tsNs, resynced)) {
+    const framing = this.framingOf(head);
+    if (mirror !== null && this.role === 'server' && this.conn.peerConnId !== undefined && this.handOver(mirror, head, framing, tsNs, resynced)) {
       // The client end of this call is captured too and makes the record (decided here, when
       // both ends have surely been seen: the response follows the request on both).
       this.inert = true;
@@ -227,7 +228,7 @@ export class LlmCallBuilder implements ExchangeHandler {
     this.requestId = providerRequestId(head.headers);
     this.responseStart = tsNs;
     if (resynced) this.partial.add('resynced');
-    this.framing = this.framingOf(head);
+    this.framing = framing;
     if (this.st.provider === 'openai_compatible') {
       for (const k of head.headers.names?.() ?? head.headers.raw.keys()) {
         if (k.startsWith('x-litellm-')) {
@@ -273,7 +274,7 @@ export class LlmCallBuilder implements ExchangeHandler {
   }
 
   /** A server end whose client end is captured too: stop following it (skip), or hand over (derive). */
-  private handOver(mirror: MirrorHooks, head: ResponseHead, tsNs: number, resynced: boolean): boolean {
+  private handOver(mirror: MirrorHooks, head: ResponseHead, framing: Framing, tsNs: number, resynced: boolean): boolean {
     if (mirror.mode === 'skip') {
       this.env.counters.mirroredServerSkipped++;
       // the connection's ends stay paired for its life: the rest of it need not be parsed either
@@ -290,7 +291,6 @@ export class LlmCallBuilder implements ExchangeHandler {
     // body, not compressed (decoded pieces are not stream bytes); NDJSON and JSON arrays are
     // parsed here.
     const enc = head.headers.get('content-encoding');
-    const framing = this.framingOf(head);
     if ((enc !== undefined && enc.trim().toLowerCase() !== 'identity') || (framing !== 'sse' && framing !== 'json')) {
       declined.framing++;
       return false;

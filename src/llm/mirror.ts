@@ -379,15 +379,6 @@ export function deriveServerRecord(ms: MirroredServer, client: LlmCallRecord, m:
   if (Number.isFinite(m.respEnd)) responseEnd = out(m.respEnd - 1, ct.response_end !== null);
   else responseEnd = ct.response_end === null ? null : (ms.closedNs ?? ms.egress?.timeOf(ms.egress.end - 1) ?? null);
 
-  let gaps = client.inter_chunk_gap_s;
-  if (gaps !== null) {
-    const g = new GapRecorder();
-    for (const e of m.contentEvents) {
-      const t = out(eventEnd(e) - 1, true);
-      if (t !== null) g.mark(t);
-    }
-    gaps = g.summary();
-  }
   // Causality on one clock: the server reads a byte after the client wrote it and writes one
   // before the client reads it (give or take the two syscalls' exits: CAUSALITY_SLACK_NS). Times
   // that break it mean the two ends' byte counts no longer line up here: they are not reported.
@@ -398,7 +389,16 @@ export function deriveServerRecord(ms: MirroredServer, client: LlmCallRecord, m:
   if (inconsistent) {
     if (a === null) requestStart = requestEnd = responseStart = null;
     firstChunk = firstToken = responseEnd = null;
-    if (gaps !== null) gaps = null;
+  }
+  // the gaps between the server's content writes (not looked up when its times are not reported)
+  let gaps = inconsistent ? null : client.inter_chunk_gap_s;
+  if (gaps !== null) {
+    const g = new GapRecorder();
+    for (const e of m.contentEvents) {
+      const t = out(eventEnd(e) - 1, true);
+      if (t !== null) g.mark(t);
+    }
+    gaps = g.summary();
   }
   const output = client['gen_ai.usage.output_tokens'];
   const start = requestStart ?? client.timestamps_ns.request_start;

@@ -8,6 +8,7 @@
 // the exchanges it follows. Memory is bounded by per-buffer caps and a cap on tracked
 // connections. Nothing thrown by parsing escapes onEvent: it is counted, the connection is
 // dropped, and the pipeline goes on.
+import { sizesOnlyChunk } from '../capture/stream.ts';
 import type { ConnectionInfo, Direction, Endpoint, StreamEvent, StreamSink } from '../capture/stream.ts';
 import { HttpConnection, newHttpConnCounters } from '../protocols/http_connection.ts';
 import type { ExchangeContext, ExchangeHandler, HttpConnCounters, HttpConnLimits, HttpObserver, OrphanContext } from '../protocols/http_connection.ts';
@@ -115,7 +116,6 @@ interface ConnEntry {
 }
 
 const NO_HEADERS: Headers = { raw: new Map(), get: () => undefined };
-const NO_BYTES = new Uint8Array(0);
 
 /** Default clock: kernel CLOCK_MONOTONIC is what process.hrtime reads on Linux. */
 export function monotonicToEpochMs(): (monoNs: number) => number {
@@ -278,7 +278,6 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       const [oldId, old] = conns.entries().next().value as [number, ConnEntry];
       dropConn(oldId);
       connStats.evicted++;
-      unlinkPeer(old.http.info);
       safe(() => old.http.flush(0));
     }
     const holder: { e: ConnEntry | null } = { e: null };
@@ -290,13 +289,13 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
     return entry;
   };
 
-  /** Forgets a connection (closed, evicted, reused or broken); the entry, if there was one. */
-  const dropConn = (connId: number): ConnEntry | undefined => {
+  /** Forgets a connection (closed, evicted, reused or broken): its entry, its pairing, its TLS count. */
+  const dropConn = (connId: number): void => {
     const e = conns.get(connId);
-    if (e === undefined) return undefined;
+    if (e === undefined) return;
     conns.delete(connId);
+    unlinkPeer(e.http.info);
     if (e.http.info.tls) unsent.tlsConnectionGone(e.http.info);
-    return e;
   };
 
   const safe = (fn: () => void, connId?: number): void => {
@@ -319,7 +318,6 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             if (prev) {
               // connId reused: the old connection is over
               dropConn(ev.conn.connId);
-              unlinkPeer(prev.http.info);
               prev.http.onClose('close', ev.tsNs);
             }
             open(ev.conn, ev.tsNs);
@@ -369,7 +367,6 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
             return;
           }
           dropConn(ev.connId);
-          unlinkPeer(entry.http.info);
           if (entry.http.info.tls) unsent.onTlsActivity(entry.http.info, ev.tsNs);
           safe(() => {
             if (entry.mirror !== null) mirrors.onServerClose(entry.mirror, ev.tsNs);
@@ -402,7 +399,7 @@ export function createCallPipeline(options: PipelineOptions, onRecord: (rec: Cal
       // a mirrored server end's transfer: straight to its log (no event object)
       const entry = conns.get(connId);
       if (entry !== undefined && entry.mirror !== null) mirrors.onServerData(entry.mirror, direction === 'ingress', bytes, tsNs);
-      else this.onEvent({ kind: 'data', connId, direction, tsNs, bytes: NO_BYTES, missingAfter: bytes, tls: entry?.http.info.tls ?? false });
+      else this.onEvent(sizesOnlyChunk(connId, direction, bytes, tsNs, entry?.http.info.tls ?? false));
     },
     tick(nowNs: number): void {
       safe(() => unsent.tick(nowNs));
